@@ -1,0 +1,58 @@
+#include "cli/cli.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/client.h"
+#include "hub/hub.h"
+#include "runner/runner_server.h"
+#include "workspace/workspace_server.h"
+
+namespace pg::cli {
+
+int Main(int argc, char** argv) {
+  CLI::App app{"playground: a self-hosted online IDE with isolated coding playgrounds"};
+  app.require_subcommand(1);
+
+  hub::Options hub_opts;
+  auto* serve = app.add_subcommand("serve", "run the hub (control plane, router and web IDE)");
+  serve->add_option("--listen", hub_opts.listen, "ADDR:PORT to listen on")->capture_default_str();
+  serve->add_option("--data-dir", hub_opts.data_dir, "registry, volumes and sockets")->capture_default_str();
+  serve->add_option("--orchestrator", hub_opts.orchestrator, "local | docker | ecs")
+      ->check(CLI::IsMember({"local", "docker", "ecs"}))
+      ->capture_default_str();
+  serve->add_option("--base-domain", hub_opts.base_domain, "route <id>.<base-domain> to playgrounds");
+  serve->add_option("--web-dir", hub_opts.web_dir, "directory of the built web IDE");
+  serve->add_option("--public-url", hub_opts.public_url, "URL users reach the hub at");
+  serve->add_option("--log-level", hub_opts.log_level)->capture_default_str();
+
+  workspace::Options ws_opts;
+  auto* ws = app.add_subcommand("workspace-server", "serve a playground's files and collaborative editing");
+  ws->add_option("--root", ws_opts.root)->capture_default_str();
+  ws->add_option("--listen", ws_opts.listen, "unix:PATH or tcp:HOST:PORT")->capture_default_str();
+  ws->add_option("--log-level", ws_opts.log_level)->capture_default_str();
+
+  runner::Options run_opts;
+  auto* run = app.add_subcommand("runner-server", "run a playground's code under hard limits");
+  run->add_option("--root", run_opts.root)->capture_default_str();
+  run->add_option("--listen", run_opts.listen, "unix:PATH or tcp:HOST:PORT")->capture_default_str();
+  run->add_option("--languages", run_opts.languages_file, "language table (JSON)");
+  run->add_option("--log-level", run_opts.log_level)->capture_default_str();
+
+  ClientCommands client;
+  RegisterClientCommands(app, client);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (serve->parsed()) return hub::ServeMain(hub_opts);
+  if (ws->parsed()) return workspace::ServerMain(ws_opts);
+  if (run->parsed()) return runner::ServerMain(run_opts);
+  return RunClientCommand(app, client);
+}
+
+}  // namespace pg::cli

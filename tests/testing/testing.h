@@ -1,0 +1,28 @@
+// Helpers shared by the tests: temp dirs, the binary under test, a hub
+// process on port 0, HTTP calls.
+#pragma once
+
+#include <string>
+
+namespace pg::testing {
+
+// A fresh directory under $TMPDIR, removed on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// $PG_BINARY: the playground binary under test.
+std::string PlaygroundBinary();
+// $PG_SOURCE_DIR and $PG_SHARED_DIR.
+std::string SourceDir();
+std::string SharedDir();
+
+}  // namespace pg::testing
