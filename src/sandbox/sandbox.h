@@ -64,6 +64,11 @@ struct Spec {
 
   std::string hostname = "playground";
 
+  // Host uid and gid the tree runs as; inside they appear as uid/gid 1000.
+  // 0: the sandbox's default unprivileged uid. Never root on the host.
+  uid_t host_uid = 0;
+  gid_t host_gid = 0;
+
   // Standard streams of the tree's main process; -1 means /dev/null. The
   // descriptors are duplicated, the caller keeps its own.
   int stdin_fd = -1;

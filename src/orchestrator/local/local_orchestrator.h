@@ -1,0 +1,22 @@
+// The local orchestrator: each playground is a directory volume under
+// <data-dir>/volumes/<id> and two sandboxed process trees on this machine
+// (workspace server, runner server) that listen on unix sockets under
+// <data-dir>/run/<id>/ and have no network of their own.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "orchestrator/orchestrator.h"
+
+namespace pg::orchestrator {
+
+struct LocalConfig {
+  std::string data_dir;          // absolute
+  std::string binary;            // the playground binary run inside the containers (absolute)
+  bool supervise = true;         // restart crashed containers with backoff
+};
+
+std::unique_ptr<Orchestrator> MakeLocalOrchestrator(const LocalConfig& config);
+
+}  // namespace pg::orchestrator
