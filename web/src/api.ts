@@ -88,7 +88,7 @@ export function describeError(err: unknown): string {
       case 'compile_error':
         return 'The program did not compile. See the compiler output in the terminal.';
     }
-    if (err.status === 404) return err.message && err.code !== 'not_found' ? `Not found: ${err.message}` : 'Playground not found. It may have been deleted, or the link is wrong.';
+    if (err.status === 404) return 'Playground not found. It may have been deleted, or the link is wrong.';
     if (err.status === 401) return 'You are not signed in. Open the login link you were given, or paste your admin token.';
     if (err.status === 403) return 'You do not have access to this. Ask the owner for a share link.';
     if (err.status === 429) return 'Limit reached: too many requests or runs at once. Wait a moment and try again.';

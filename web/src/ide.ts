@@ -51,9 +51,18 @@ export function renderIde(root: HTMLElement, id: string): () => void {
     let pg: Playground;
     try {
       pg = await api.getPlayground(id);
-      if (pg.status && pg.status !== 'running' && pg.role !== 'viewer') {
+      // Being created: wait for it (bounded).
+      for (let i = 0; i < 120 && pg.status === 'creating' && !disposed; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        pg = await api.getPlayground(id);
+      }
+      if (pg.status === 'stopped' || pg.status === 'failed') {
+        if (pg.role !== 'owner') {
+          fail(new ApiError('stopped', `This playground is ${pg.status}. Ask its owner to start it.`, 409), boot);
+          return;
+        }
         root.replaceChildren(topbar, h('div', { class: 'message-page' }, h('p', { role: 'status' }, 'Starting playground…')));
-        pg = (await api.startPlayground(id)) ?? pg;
+        pg = { ...pg, ...((await api.startPlayground(id)) ?? {}) };
       }
     } catch (err) {
       fail(err, boot);

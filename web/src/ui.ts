@@ -114,7 +114,7 @@ export function onThemeChange(f: () => void): () => void {
   themeListeners.add(f);
   return () => themeListeners.delete(f);
 }
-matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => themeListeners.forEach((f) => f()));
+if (typeof matchMedia !== 'undefined') matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => themeListeners.forEach((f) => f()));
 
 export function themeToggle(): HTMLButtonElement {
   const btn = h('button', { class: 'btn ghost icon', type: 'button', title: 'Toggle light/dark theme', 'aria-label': 'Toggle light/dark theme' });

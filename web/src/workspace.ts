@@ -46,6 +46,8 @@ export interface WorkspaceClientOptions {
   onFs?: (changes: FsChange[]) => void;
   onError?: (err: WsError) => void;
   requestTimeoutMs?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
 }
 
 interface Pending {
@@ -74,6 +76,8 @@ export class WorkspaceClient {
       url: opts.url,
       factory: opts.factory,
       timers: opts.timers,
+      baseDelayMs: opts.baseDelayMs,
+      maxDelayMs: opts.maxDelayMs,
       onState: (s, info) => {
         if (s !== 'open') this.failPending('disconnected', 'The connection to the workspace was lost');
         if (s === 'reconnecting' || s === 'closed') for (const d of this.docs.values()) d.onDisconnected();
