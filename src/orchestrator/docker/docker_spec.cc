@@ -1,0 +1,69 @@
+#include "orchestrator/docker/docker_spec.h"
+
+#include <algorithm>
+
+namespace pg::orchestrator::docker {
+
+std::string VolumeName(const std::string& id) { return "playground-" + id; }
+
+std::string ContainerName(const std::string& id, std::string_view role) {
+  return "playground-" + id + "-" + std::string(role);
+}
+
+std::string RunDir(const DockerConfig& config, const std::string& id) { return config.data_dir + "/run/" + id; }
+
+json::object ContainerConfig(const DockerConfig& config, const PlaygroundSpec& spec, std::string_view role) {
+  const bool runner = role == "runner";
+  const std::string sock = std::string("unix:/run/playground/") + (runner ? "runner.sock" : "workspace.sock");
+  const int64_t memory = std::max<int64_t>(spec.limits.memory_mb, 16) << 20;
+  const int64_t cpu_millis = std::max<int64_t>(spec.limits.cpu_millis, 10);
+  const int64_t pids = std::max<int64_t>(spec.limits.pids, 16);
+  // /tmp is a tmpfs (charged to the container's memory): compilers need room.
+  const int64_t tmp_mb = std::clamp<int64_t>(spec.limits.memory_mb / 4, 16, runner ? 256 : 64);
+
+  json::object labels;
+  labels[kLabelId] = spec.id;
+  labels[kLabelRole] = role;
+  labels[kLabelManaged] = "true";
+
+  json::array mounts;
+  mounts.push_back(json::object{{"Type", "volume"}, {"Source", VolumeName(spec.id)}, {"Target", "/workspace"}});
+  mounts.push_back(
+      json::object{{"Type", "bind"}, {"Source", RunDir(config, spec.id)}, {"Target", "/run/playground"}});
+
+  json::object host;
+  host["Memory"] = memory;
+  host["MemorySwap"] = memory;  // no swap beyond the memory limit
+  host["NanoCpus"] = cpu_millis * 1000000;
+  host["PidsLimit"] = pids;
+  host["ReadonlyRootfs"] = true;
+  host["Privileged"] = false;
+  host["CapDrop"] = json::array{"ALL"};
+  host["CapAdd"] = json::array{};
+  // Leaving "seccomp=" out keeps Docker's default seccomp profile.
+  host["SecurityOpt"] = json::array{"no-new-privileges:true"};
+  host["NetworkMode"] = "none";
+  host["IpcMode"] = "private";
+  host["Init"] = true;  // docker-init as pid 1 reaps orphaned run processes
+  host["OomScoreAdj"] = 500;
+  host["Mounts"] = std::move(mounts);
+  host["Tmpfs"] = json::object{{"/tmp", "rw,nosuid,nodev,mode=1777,size=" + std::to_string(tmp_mb) + "m"}};
+  host["RestartPolicy"] = json::object{{"Name", "on-failure"}, {"MaximumRetryCount", kMaxRestarts}};
+  host["LogConfig"] = json::object{{"Type", "json-file"}, {"Config", json::object{{"max-size", "1m"}, {"max-file", "1"}}}};
+
+  json::object c;
+  c["Image"] = runner ? config.runner_image : config.workspace_image;
+  c["Entrypoint"] = json::array{"/usr/local/bin/playground"};
+  c["Cmd"] = json::array{runner ? "runner-server" : "workspace-server", "--root", "/workspace", "--listen", sock};
+  c["User"] = std::to_string(kUid) + ":" + std::to_string(kGid);
+  c["WorkingDir"] = "/workspace";
+  c["Hostname"] = "playground";
+  c["Env"] = json::array{"HOME=/tmp", "LANG=C.UTF-8", "PLAYGROUND_CONTAINER=docker", "PLAYGROUND_ID=" + spec.id};
+  c["Labels"] = std::move(labels);
+  c["NetworkDisabled"] = true;
+  c["StopTimeout"] = 3;
+  c["HostConfig"] = std::move(host);
+  return c;
+}
+
+}  // namespace pg::orchestrator::docker

@@ -1,0 +1,37 @@
+// What the docker orchestrator creates for a playground: names, labels and
+// the container configuration (POST /containers/create body). Separate from
+// the orchestrator so tests can check the security settings and start probe
+// containers with exactly the same configuration.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/json.h"
+#include "orchestrator/docker/docker_orchestrator.h"
+
+namespace pg::orchestrator::docker {
+
+inline constexpr std::string_view kLabelId = "io.playground.id";
+inline constexpr std::string_view kLabelRole = "io.playground.role";  // workspace | runner | seed
+inline constexpr std::string_view kLabelManaged = "io.playground.managed";  // "true"
+
+// The unprivileged user both containers run as (pg in the images).
+inline constexpr int kUid = 1000;
+inline constexpr int kGid = 1000;
+// Restart policy of crashed containers: on-failure, at most this many times.
+inline constexpr int kMaxRestarts = 5;
+
+// Preconditions for all: IsValidPlaygroundId(id).
+std::string VolumeName(const std::string& id);                              // playground-<id>
+std::string ContainerName(const std::string& id, std::string_view role);   // playground-<id>-<role>
+// <data-dir>/run/<id>: bind-mounted at /run/playground, holds the sockets.
+std::string RunDir(const DockerConfig& config, const std::string& id);
+
+// The create body of container `role` ("workspace" or "runner"): image,
+// command, labels, limits from spec.limits, read-only root, cap-drop ALL,
+// no-new-privileges, default seccomp, NetworkMode none, user 1000:1000,
+// volume at /workspace, RunDir at /run/playground, restart on-failure.
+json::object ContainerConfig(const DockerConfig& config, const PlaygroundSpec& spec, std::string_view role);
+
+}  // namespace pg::orchestrator::docker
