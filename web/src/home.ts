@@ -168,13 +168,15 @@ export function statusView(status: string): HTMLElement {
   return h('span', { class: 'status' }, h('span', { class: `dot ${cls}`, 'aria-hidden': 'true' }), status || 'unknown');
 }
 
-function signInPage(): HTMLElement {
+export function signInPage(title = 'Sign in', text = 'Open the login link printed by `playground serve`, or paste the admin token (from <data-dir>/admin-token).'): HTMLElement {
   const input = h('input', { class: 'input', name: 'token', type: 'password', placeholder: 'Admin token', 'aria-label': 'Admin token', autocomplete: 'off', required: true });
   return messagePage({
     icon: '🔑',
-    title: 'Sign in',
-    text: 'Open the login link printed by `playground serve`, or paste the admin token (from <data-dir>/admin-token).',
-    extra: h('form', { class: 'login-form', method: 'get', action: '/login' }, input, h('button', { class: 'btn primary', type: 'submit' }, 'Sign in')),
+    title,
+    text,
+    extra: h('form', { class: 'login-form', method: 'get', action: '/login' }, input,
+      h('input', { type: 'hidden', name: 'next', value: location.pathname }),
+      h('button', { class: 'btn primary', type: 'submit' }, 'Sign in')),
   });
 }
 

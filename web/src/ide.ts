@@ -10,7 +10,7 @@ import { TreeView, checkPath, defaultFile } from './filetree';
 import { describeExit, describeRunError, formatMs, RunnerClient } from './runner';
 import { wsUrl, type SocketState, type WebSocketLike } from './socket';
 import { IdeTerminal } from './terminal';
-import { shareDialog, statusView } from './home';
+import { shareDialog, signInPage, statusView } from './home';
 import { brand, confirmDialog, h, identity, messagePage, prompt, themeToggle, toast } from './ui';
 import { WorkspaceClient, type RequestError } from './workspace';
 
@@ -82,14 +82,20 @@ function errorPage(err: unknown, retry: () => void): HTMLElement {
   const home = h('a', { class: 'btn', href: '/' }, 'Your playgrounds');
   if (err instanceof ApiError) {
     if (err.status === 404)
-      return messagePage({ icon: '🔍', title: 'Playground not found', text: 'It may have been deleted, or the link is mistyped.', actions: [home] });
-    if (err.status === 401 || err.status === 403)
+      return messagePage({ icon: '🔍', title: 'Playground not found', text: 'It may have been deleted, the link may be mistyped, or you may not have access to it.', actions: [home] });
+    if (err.status === 401)
+      return signInPage('No access', 'You are not signed in. Open the share link you were given again, or sign in with your token.');
+    if (err.status === 403)
       return messagePage({
         icon: '🔒',
         title: 'No access',
         text: 'You do not have access to this playground. Open the share link you were given again, or ask its owner for one.',
         actions: [home],
       });
+    if (err.code === 'stopped')
+      return messagePage({ icon: '⏸', title: 'Playground stopped', text: err.message, actions: [h('button', { class: 'btn primary', onclick: retry }, 'Check again'), home] });
+    if (err.status === 503)
+      return messagePage({ icon: '⏳', title: 'Playground unavailable', text: `${err.message}. It may be starting or stopping; try again in a moment.`, actions: [h('button', { class: 'btn primary', onclick: retry }, 'Try again'), home] });
     if (err.code === 'unreachable')
       return messagePage({ icon: '📡', title: 'Server unreachable', text: 'The playground server cannot be reached. Check your connection.', actions: [h('button', { class: 'btn primary', onclick: retry }, 'Try again'), home] });
   }
