@@ -33,6 +33,11 @@ int Main(int argc, char** argv) {
   ws->add_option("--root", ws_opts.root)->capture_default_str();
   ws->add_option("--listen", ws_opts.listen, "unix:PATH or tcp:HOST:PORT")->capture_default_str();
   ws->add_option("--log-level", ws_opts.log_level)->capture_default_str();
+  ws->add_option("--max-file-bytes", ws_opts.max_file_bytes, "file and document size limit")->capture_default_str();
+  ws->add_option("--max-message-bytes", ws_opts.max_message_bytes, "WebSocket message limit")->capture_default_str();
+  ws->add_option("--max-open-docs", ws_opts.max_open_docs, "open documents per client")->capture_default_str();
+  ws->add_option("--rate-limit", ws_opts.rate_limit, "messages per second per client")->capture_default_str();
+  ws->add_option("--save-delay-ms", ws_opts.save_delay_ms, "debounce of document saves")->capture_default_str();
 
   runner::Options run_opts;
   auto* run = app.add_subcommand("runner-server", "run a playground's code under hard limits");

@@ -9,6 +9,7 @@
 //   GET  /ws  (WebSocket upgrade)   the protocol of docs/protocol-workspace.md
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace pg::workspace {
@@ -17,6 +18,11 @@ struct Options {
   std::string root = "/workspace";
   std::string listen = "unix:/run/playground/workspace.sock";
   std::string log_level = "info";
+  size_t max_file_bytes = 10 << 20;      // read/write/create/PUT and document size
+  size_t max_message_bytes = 16 << 20;  // one WebSocket message (close 1009 beyond)
+  size_t max_open_docs = 64;            // per client
+  double rate_limit = 2000;             // messages per second per client (burst 2×)
+  int save_delay_ms = 100;              // debounce of document saves
 };
 
 // Runs until SIGTERM/SIGINT (flushing every open document first). Returns the
