@@ -110,6 +110,7 @@ function mountIde(root: HTMLElement, api: Api, pg: Playground, t0: number): () =
   const tabs: Tab[] = [];
   let active: Tab | null = null;
   let lastRun = '';
+  let running = false;
 
   // ---- layout -------------------------------------------------------------
   const runBtn = h('button', { class: 'btn primary', id: 'run-btn', type: 'button', title: 'Run the current file (Ctrl+Enter)', 'aria-keyshortcuts': 'Control+Enter Meta+Enter' }, '▶ Run', h('kbd', { class: 'hide-narrow' }, navigator.platform.includes('Mac') ? '⌘↵' : 'Ctrl+↵'));
@@ -177,7 +178,7 @@ function mountIde(root: HTMLElement, api: Api, pg: Playground, t0: number): () =
   const runner = new RunnerClient({
     url: () => wsUrl(`/p/${encodeURIComponent(id)}/run`),
     factory: browserWs,
-    onState: () => updateConn(),
+    onState: () => updateRunBtn(),
   });
   if (!readOnly) runner.start();
   term.term.onData((d) => {
@@ -237,8 +238,11 @@ function mountIde(root: HTMLElement, api: Api, pg: Playground, t0: number): () =
         connBanner.hidden = false;
       }
     }
-    runBtn.disabled = runner.socket.state !== 'open' && !runner.busy;
-    runBtn.title = runBtn.disabled ? 'Waiting for the runner connection…' : 'Run the current file (Ctrl+Enter)';
+    updateRunBtn();
+  }
+  function updateRunBtn() {
+    runBtn.disabled = running || (runner.socket.state !== 'open' && !runner.busy);
+    runBtn.title = runner.socket.state !== 'open' ? 'Waiting for the runner connection…' : 'Run the current file (Ctrl+Enter)';
   }
 
   // ---- editor -------------------------------------------------------------
@@ -532,7 +536,6 @@ function mountIde(root: HTMLElement, api: Api, pg: Playground, t0: number): () =
   }
 
   // ---- running ------------------------------------------------------------
-  let running = false;
   async function runCurrent() {
     if (readOnly || running) return;
     const t = active;
@@ -603,13 +606,13 @@ function mountIde(root: HTMLElement, api: Api, pg: Playground, t0: number): () =
     function finish() {
       running = false;
       stopBtn.disabled = true;
-      updateConn();
+      updateRunBtn();
     }
   }
   runBtn.addEventListener('click', () => runCurrent());
   stopBtn.addEventListener('click', () => runner.kill());
   const onKey = (e: KeyboardEvent) => {
-    if ((e.ctrlKey || e.metaKey) && e.key === 'Enter') {
+    if ((e.ctrlKey || e.metaKey) && e.key === 'Enter' && !e.defaultPrevented) {
       e.preventDefault();
       runCurrent();
     }
