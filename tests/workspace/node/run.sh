@@ -11,4 +11,4 @@ fi
 [ "${1:-}" = --install ] && exit 0
 script=$1
 shift
-exec node "$dir/$script" "$@"
+case "$script" in *.test.mjs) exec node --test "$dir/$script" "$@" ;; *) exec node "$dir/$script" "$@" ;; esac
