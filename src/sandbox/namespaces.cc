@@ -292,6 +292,9 @@ int64_t TreeCpuMs(const Plan& p) {
   close(p.err_r);
   close(p.status_r);
   umask(0);
+  // A caller that changed uids is not dumpable: its /proc/self files would
+  // belong to root and the id maps could not be written.
+  if (!p.privileged) prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
   if (!p.privileged && !MapIds(p, &e)) Report(p, e, 126);
   for (int fd : p.cgroup_procs_fds) {
     if (write(fd, "0", 1) != 1) Report(p, (Fail(&e, "join cgroup"), e), 126);

@@ -53,8 +53,10 @@ std::string FindMkfs() {
   return "";
 }
 
-// Attaches `image` to a free loop device; returns its path.
-Result<std::string> AttachLoop(const std::string& image) {
+// Attaches `image` to a free loop device; returns its path and sets *held
+// to an open descriptor of it (autoclear would detach the device as soon as
+// the last descriptor closes, so it must stay open until mounted).
+Result<std::string> AttachLoop(const std::string& image, UniqueFd* held) {
   UniqueFd ctl(open("/dev/loop-control", O_RDWR | O_CLOEXEC));
   if (!ctl.valid()) return Error::FromErrno("quota: open /dev/loop-control", errno);
   UniqueFd img(open(image.c_str(), O_RDWR | O_CLOEXEC));
@@ -74,7 +76,10 @@ Result<std::string> AttachLoop(const std::string& image) {
     memset(&cfg, 0, sizeof cfg);
     cfg.fd = img.get();
     cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR;
-    if (ioctl(loop.get(), LOOP_CONFIGURE, &cfg) == 0) return dev;
+    if (ioctl(loop.get(), LOOP_CONFIGURE, &cfg) == 0) {
+      *held = std::move(loop);
+      return dev;
+    }
     if (errno != EBUSY) return Error::FromErrno("quota: LOOP_CONFIGURE " + dev, errno);
   }
   return Error::Internal("quota: no free loop device");
@@ -143,7 +148,8 @@ Result<QuotaStatus> CreateQuotaVolume(const std::string& path, int64_t bytes) {
       return Error::Internal("quota: mkfs.ext4 failed with status " + std::to_string(*rc));
     }
   }
-  auto dev = AttachLoop(image);
+  UniqueFd loop;
+  auto dev = AttachLoop(image, &loop);
   if (!dev.ok()) {
     if (fresh) unlink(image.c_str());
     if (dev.error().message.find("loop-control") != std::string::npos) {
@@ -154,9 +160,7 @@ Result<QuotaStatus> CreateQuotaVolume(const std::string& path, int64_t bytes) {
   }
   if (mount(dev->c_str(), path.c_str(), "ext4", MS_NOSUID | MS_NODEV, "errors=remount-ro") != 0) {
     int err = errno;
-    // Autoclear only applies once mounted: detach explicitly.
-    UniqueFd loop(open(dev->c_str(), O_RDWR | O_CLOEXEC));
-    if (loop.valid()) ioctl(loop.get(), LOOP_CLR_FD, 0);
+    ioctl(loop.get(), LOOP_CLR_FD, 0);
     if (fresh) unlink(image.c_str());
     return Error::FromErrno("quota: mount " + *dev + " on " + path, err);
   }

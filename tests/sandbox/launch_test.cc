@@ -14,13 +14,13 @@
 namespace pg::sandbox {
 namespace {
 
-using testing::Run;
+using testing::RunSandbox;
 using testing::Shell;
 
 TEST(Launch, TrueExitsZero) {
   Spec s;
   s.argv = {"/bin/true"};
-  auto r = Run(s);
+  auto r = RunSandbox(s);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->outcome.exit_code, 0);
   EXPECT_EQ(r->outcome.signal, 0);
@@ -29,7 +29,7 @@ TEST(Launch, TrueExitsZero) {
 TEST(Launch, FalseExitsOne) {
   Spec s;
   s.argv = {"false"};  // found through PATH inside
-  auto r = Run(s);
+  auto r = RunSandbox(s);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->outcome.exit_code, 1);
 }
@@ -37,7 +37,7 @@ TEST(Launch, FalseExitsOne) {
 TEST(Launch, PythonRuns) {
   Spec s;
   s.argv = {"python3", "-c", "import sys, json, ssl; print(json.dumps([1, 2]))"};
-  auto r = Run(s);
+  auto r = RunSandbox(s);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->outcome.exit_code, 0) << r->err;
   EXPECT_EQ(r->out, "[1, 2]\n");
@@ -87,7 +87,7 @@ TEST(Launch, WorkspaceIsReadWrite) {
   Spec s = Shell("cat /workspace/in.txt && echo written > /workspace/out.txt && ls -ld /workspace >&2");
   s.mounts.push_back({dir.path(), "/workspace", true});
   s.cwd = "/workspace";
-  auto r = Run(s);
+  auto r = RunSandbox(s);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->outcome.exit_code, 0) << r->err;
   EXPECT_EQ(r->out, "hello");
@@ -105,7 +105,7 @@ TEST(Launch, ReadOnlyBindCannotBeWritten) {
   chmod(dir.path().c_str(), 0777);
   Spec s = Shell("echo x > /data/f");
   s.mounts.push_back({dir.path(), "/data", false});
-  auto r = Run(s);
+  auto r = RunSandbox(s);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_NE(r->outcome.exit_code, 0);
   EXPECT_NE(r->err.find("Read-only"), std::string::npos) << r->err;
@@ -118,7 +118,7 @@ TEST(Launch, FileBindMount) {
   Spec s;
   s.argv = {"/opt/playground/tool"};
   s.mounts.push_back({dir.path() + "/tool", "/opt/playground/tool", false});
-  auto r = Run(s);
+  auto r = RunSandbox(s);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->out, "tool-ran\n") << r->err;
 }
@@ -129,7 +129,7 @@ TEST(Launch, NewNamespaces) {
       "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '; "
       "cat /proc/self/uid_map | tr -s ' '; ls /proc | grep -c '^[0-9]'");
   s.hostname = "box";
-  auto r = Run(s);
+  auto r = RunSandbox(s);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->outcome.exit_code, 0) << r->err;
   // pid 1 is the sandbox's init, the main process is 2.
@@ -148,7 +148,7 @@ TEST(Launch, LoopbackWorks) {
             "c.sendall(b'ping'); print(a.recv(4).decode())\n"
             "try:\n  socket.create_connection(('1.1.1.1', 80), timeout=1); print('net')\n"
             "except OSError: print('nonet')\n"};
-  auto r = Run(s);
+  auto r = RunSandbox(s);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->out, "ping\nnonet\n") << r->err;
 }
@@ -161,12 +161,12 @@ TEST(Launch, StdinAndInheritedFd) {
   close(in[1]);
   ASSERT_EQ(write(extra[1], "from-fd", 7), 7);
   close(extra[1]);
-  int fd = fcntl(extra[0], F_DUPFD, 40);
+  int fd = dup2(extra[0], 9);
   close(extra[0]);
-  Spec s = Shell("cat; echo; cat <&40");
+  Spec s = Shell("cat; echo; cat <&9");
   s.stdin_fd = in[0];
   s.inherit_fd = fd;
-  auto r = Run(s);
+  auto r = RunSandbox(s);
   close(in[0]);
   close(fd);
   ASSERT_TRUE(r.ok()) << r.error().message;
@@ -177,7 +177,7 @@ TEST(Launch, EnvironmentDoesNotLeak) {
   setenv("PG_SECRET_FOR_TEST", "leak", 1);
   Spec s = Shell("env");
   s.env = {"FOO=bar"};
-  auto r = Run(s);
+  auto r = RunSandbox(s);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_NE(r->out.find("FOO=bar"), std::string::npos);
   EXPECT_EQ(r->out.find("PG_SECRET"), std::string::npos) << r->out;
@@ -191,7 +191,7 @@ TEST(Launch, ManyInParallelThreads) {
       for (int i = 0; i < 10; ++i) {
         Spec s;
         s.argv = {"/bin/true"};
-        auto r = Run(s);
+        auto r = RunSandbox(s);
         if (r.ok() && r->outcome.exit_code == 0) ++ok;
       }
     });

@@ -7,7 +7,7 @@
 namespace pg::sandbox {
 namespace {
 
-using testing::Run;
+using testing::RunSandbox;
 using testing::Shell;
 
 TEST(Limits, HostUsesCgroupsHere) {
@@ -22,7 +22,7 @@ TEST(Limits, MemoryHogIsKilled) {
   s.argv = {"python3", "-c", "x = []\nwhile True: x.append(bytearray(1 << 20))\n"};
   s.limits.memory_bytes = 64ll << 20;
   s.limits.wall_time_ms = 20000;
-  auto r = Run(s);
+  auto r = RunSandbox(s);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_TRUE(r->outcome.memory_exceeded) << r->err;
   EXPECT_EQ(r->outcome.signal, SIGKILL);
@@ -35,13 +35,13 @@ TEST(Limits, ForkBombHitsPidsLimit) {
   Spec s = Shell("i=0; while [ $i -lt 200 ]; do sleep 5 & i=$((i+1)); done; wait");
   s.limits.pids = 20;
   s.limits.wall_time_ms = 3000;
-  auto r = Run(s);
+  auto r = RunSandbox(s);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_TRUE(r->outcome.pids_exceeded) << r->err;
   // The host still forks fine.
   Spec t;
   t.argv = {"/bin/true"};
-  auto again = Run(t);
+  auto again = RunSandbox(t);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->outcome.exit_code, 0);
 }
@@ -50,7 +50,7 @@ TEST(Limits, RealForkBombIsContained) {
   Spec s = Shell("f() { f | f & }; f; sleep 2");
   s.limits.pids = 50;
   s.limits.wall_time_ms = 2000;
-  auto r = Run(s);
+  auto r = RunSandbox(s);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_TRUE(r->outcome.pids_exceeded);
   EXPECT_TRUE(r->outcome.timed_out);
@@ -60,7 +60,7 @@ TEST(Limits, RealForkBombIsContained) {
 TEST(Limits, WallTime) {
   Spec s = Shell("sleep 30");
   s.limits.wall_time_ms = 300;
-  auto r = Run(s);
+  auto r = RunSandbox(s);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_TRUE(r->outcome.timed_out);
   EXPECT_EQ(r->outcome.signal, SIGKILL);
@@ -73,7 +73,7 @@ TEST(Limits, CpuTimeOfOneProcess) {
   s.argv = {"python3", "-c", "while True: pass"};
   s.limits.cpu_time_ms = 500;
   s.limits.wall_time_ms = 20000;
-  auto r = Run(s);
+  auto r = RunSandbox(s);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_TRUE(r->outcome.timed_out);
   EXPECT_GE(r->outcome.cpu_ms, 400);
@@ -85,7 +85,7 @@ TEST(Limits, CpuTimeOfManyProcesses) {
   Spec s = Shell("for i in 1 2 3 4; do (while :; do :; done) & done; wait");
   s.limits.cpu_time_ms = 1000;
   s.limits.wall_time_ms = 30000;
-  auto r = Run(s);
+  auto r = RunSandbox(s);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_TRUE(r->outcome.timed_out);
   EXPECT_GE(r->outcome.cpu_ms, 900);
@@ -97,7 +97,7 @@ TEST(Limits, CpuQuotaSlowsDown) {
   s.argv = {"python3", "-c", "import time\nt = time.time()\nwhile time.time() - t < 1: pass\n"};
   s.limits.cpu_quota_millis = 200;  // a fifth of a core
   s.limits.wall_time_ms = 10000;
-  auto r = Run(s);
+  auto r = RunSandbox(s);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->outcome.exit_code, 0);
   EXPECT_LT(r->outcome.cpu_ms, 500) << "1 s of wall time at 20% of a core";
@@ -106,7 +106,7 @@ TEST(Limits, CpuQuotaSlowsDown) {
 TEST(Limits, FileSize) {
   Spec s = Shell("head -c 2000000 /dev/zero > /tmp/big; echo rc=$?; wc -c < /tmp/big");
   s.limits.file_size_bytes = 1 << 20;
-  auto r = Run(s);
+  auto r = RunSandbox(s);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_NE(r->out.find("1048576"), std::string::npos) << r->out << r->err;
   EXPECT_EQ(r->out.find("rc=0"), std::string::npos) << r->out;
@@ -115,7 +115,7 @@ TEST(Limits, FileSize) {
 TEST(Limits, TmpIsSizeCapped) {
   Spec s = Shell("head -c 3000000 /dev/zero > /tmp/big; echo rc=$?");
   s.limits.tmp_size_bytes = 1 << 20;
-  auto r = Run(s);
+  auto r = RunSandbox(s);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_NE(r->err.find("No space left"), std::string::npos) << r->err;
 }
@@ -126,7 +126,7 @@ TEST(Limits, OpenFiles) {
             "import os\nfds = []\ntry:\n  while True: fds.append(os.open('/dev/null', os.O_RDONLY))\n"
             "except OSError as e: print(len(fds) < 40, e.errno)\n"};
   s.limits.open_files = 32;
-  auto r = Run(s);
+  auto r = RunSandbox(s);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->out, "True 24\n") << r->err;
 }
@@ -135,7 +135,7 @@ TEST(Limits, UsageWhileRunning) {
   int out[2];
   ASSERT_EQ(pipe(out), 0);
   Spec s;
-  s.argv = {"python3", "-c", "import time\nx = bytearray(40 << 20)\nt = time.time()\nwhile time.time() - t < 0.5: pass\nprint('done', flush=True)\ntime.sleep(5)\n"};
+  s.argv = {"python3", "-c", "import time\nx = bytearray(40 << 20)\nwhile time.process_time() < 0.5: pass\nprint('done', flush=True)\ntime.sleep(5)\n"};
   s.stdout_fd = out[1];
   auto p = Launch(s);
   close(out[1]);

@@ -50,8 +50,9 @@ int NestedMain() {
 
 [[maybe_unused]] const int nested_child = [] {
   if (!std::getenv("PG_SANDBOX_NESTED_CHILD")) return 0;
+  int rc = NestedMain();
   std::fflush(stdout);
-  _exit(NestedMain());
+  _exit(rc);
   return 0;
 }();
 
@@ -74,7 +75,7 @@ Nested RunNested(bool allow_nesting, const std::string& script, std::vector<std:
   s.limits.memory_bytes = 512ll << 20;
   s.limits.pids = 200;
   s.limits.wall_time_ms = 30000;
-  auto r = testing::Run(s);
+  auto r = testing::RunSandbox(s);
   if (!r.ok()) {
     ADD_FAILURE() << r.error().message;
     return {};
@@ -97,11 +98,15 @@ TEST(Nesting, NestedMemoryLimit) {
   EXPECT_NE(r.out.find("memory_exceeded=1"), std::string::npos) << r.out;
 }
 
-TEST(Nesting, NestedPidsAndWallLimits) {
+TEST(Nesting, NestedPidsLimit) {
   auto r = RunNested(true, "i=0; while [ $i -lt 100 ]; do sleep 5 & i=$((i+1)); done; wait",
-                     {"INNER_PIDS=10", "INNER_WALL_MS=1000"});
-  EXPECT_NE(r.out.find("timed_out=1"), std::string::npos) << r.out;
+                     {"INNER_PIDS=10", "INNER_WALL_MS=3000"});
   EXPECT_NE(r.out.find("pids_exceeded=1"), std::string::npos) << r.out;
+}
+
+TEST(Nesting, NestedWallLimit) {
+  auto r = RunNested(true, "sleep 30", {"INNER_WALL_MS=300"});
+  EXPECT_NE(r.out.find("signal=9 timed_out=1"), std::string::npos) << r.out;
   EXPECT_LT(r.outcome.wall_ms, 10000);
 }
 

@@ -64,7 +64,7 @@ TEST_F(QuotaTest, SandboxedWritesHitTheQuota) {
   s.mounts.push_back({vol_, "/workspace", true});
   s.host_uid = 65534;
   s.host_gid = 65534;
-  auto r = testing::Run(s);
+  auto r = testing::RunSandbox(s);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_NE(r->err.find("No space left"), std::string::npos) << r->out << r->err;
 }

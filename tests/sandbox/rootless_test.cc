@@ -60,7 +60,7 @@ TEST(Rootless, DetailSaysRlimitsOnly) {
 
 TEST(Rootless, IsolationHolds) {
   std::string out = AsNobody([] {
-    auto r = testing::Run(testing::Shell("id -u; echo pid=$$; ls /root/. /etc/shadow 2>&1 | wc -l; touch /x 2>&1"));
+    auto r = testing::RunSandbox(testing::Shell("id -u; echo pid=$$; ls /root/. /etc/shadow 2>&1 | wc -l; touch /x 2>&1"));
     return Describe(r);
   });
   EXPECT_NE(out.find("out=1000\npid=2\n"), std::string::npos) << out;
@@ -72,7 +72,7 @@ TEST(Rootless, MemoryLimitByRlimit) {
     Spec s;
     s.argv = {"python3", "-c", "x = bytearray(200 << 20)\nprint('allocated')"};
     s.limits.memory_bytes = 64ll << 20;
-    return Describe(testing::Run(s));
+    return Describe(testing::RunSandbox(s));
   });
   EXPECT_EQ(out.find("allocated"), std::string::npos) << out;
   EXPECT_NE(out.find("MemoryError"), std::string::npos) << out;
@@ -83,7 +83,7 @@ TEST(Rootless, PidsLimitByRlimit) {
     Spec s = testing::Shell("i=0; while [ $i -lt 50 ]; do sleep 2 & i=$((i+1)); done; wait; echo done");
     s.limits.pids = 10;
     s.limits.wall_time_ms = 5000;
-    return Describe(testing::Run(s));
+    return Describe(testing::RunSandbox(s));
   });
   EXPECT_NE(out.find("fork"), std::string::npos) << out;  // "Cannot fork" / "fork: Resource temporarily unavailable"
 }
@@ -93,10 +93,10 @@ TEST(Rootless, TimeLimits) {
     Spec s;
     s.argv = {"python3", "-c", "while True: pass"};
     s.limits.cpu_time_ms = 500;
-    std::string a = Describe(testing::Run(s));
+    std::string a = Describe(testing::RunSandbox(s));
     Spec w = testing::Shell("sleep 10");
     w.limits.wall_time_ms = 300;
-    return a + "|" + Describe(testing::Run(w));
+    return a + "|" + Describe(testing::RunSandbox(w));
   });
   auto bar = out.find('|');
   ASSERT_NE(bar, std::string::npos) << out;

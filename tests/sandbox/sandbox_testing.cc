@@ -8,7 +8,7 @@
 
 namespace pg::sandbox::testing {
 
-Result<RunResult> Run(Spec spec) {
+Result<RunResult> RunSandbox(Spec spec) {
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) return Error::FromErrno("pipe", errno);
   spec.stdout_fd = out[1];

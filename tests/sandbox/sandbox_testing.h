@@ -16,7 +16,7 @@ struct RunResult {
 };
 
 // Launches `spec` with stdout/stderr captured (stdin /dev/null), waits.
-Result<RunResult> Run(Spec spec);
+Result<RunResult> RunSandbox(Spec spec);
 // A spec running `sh -c script`.
 Spec Shell(const std::string& script);
 
