@@ -1,0 +1,427 @@
+#include "orchestrator/local/local_orchestrator.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "common/fs.h"
+#include "orchestrator/templates.h"
+#include "sandbox/sandbox.h"
+
+namespace pg::orchestrator {
+namespace {
+
+constexpr const char* kBinaryInside = "/opt/playground/playground";
+constexpr const char* kRunInside = "/run/playground";
+
+// Host uid of a playground's containers: stable per id, unprivileged, and
+// different between playgrounds.
+uid_t UidFor(const std::string& id) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : id) h = (h ^ c) * 16777619u;
+  return 200000 + (h % 800000);
+}
+
+struct Container {
+  std::string role;  // "workspace" | "runner"
+  std::unique_ptr<sandbox::Process> proc;
+  int backoff_ms = 100;
+  Clock::time_point restart_at{};
+  bool restart_pending = false;
+};
+
+struct Instance {
+  PlaygroundSpec spec;
+  bool want_running = false;
+  int restarts = 0;
+  Container workspace{"workspace"};
+  Container runner{"runner"};
+  std::string detail;
+};
+
+class LocalOrchestrator final : public Orchestrator {
+ public:
+  explicit LocalOrchestrator(LocalConfig cfg) : cfg_(std::move(cfg)) {
+    ::mkdir((cfg_.data_dir + "/volumes").c_str(), 0711);
+    ::mkdir((cfg_.data_dir + "/run").c_str(), 0711);
+    wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (cfg_.supervise) supervisor_ = std::thread([this] { Supervise(); });
+  }
+
+  ~LocalOrchestrator() override {
+    Shutdown();
+    if (wake_fd_ >= 0) close(wake_fd_);
+  }
+
+  std::string Name() const override { return "local"; }
+
+  Result<void> CreateVolume(const PlaygroundSpec& spec, const RecordFn& record) override {
+    const TemplateFiles* files = FindTemplate(spec.template_name);
+    if (!files) return Error::BadRequest("invalid_value", "unknown template " + spec.template_name);
+    uid_t uid = UidFor(spec.id);
+    std::string vol = VolumeDir(spec.id);
+    std::string run = RunDir(spec.id);
+    if (record) {
+      record("volume", vol);
+      record("uid", std::to_string(uid));
+    }
+    bool fresh = ::mkdir(vol.c_str(), 0700) == 0;
+    if (!fresh && errno != EEXIST) return Error::FromErrno("mkdir " + vol, errno);
+    if (::mkdir(run.c_str(), 0711) != 0 && errno != EEXIST) return Error::FromErrno("mkdir " + run, errno);
+    std::string sock = SockDir(spec.id);
+    if (::mkdir(sock.c_str(), 0700) != 0 && errno != EEXIST) return Error::FromErrno("mkdir " + sock, errno);
+    if (chown(sock.c_str(), uid, uid) != 0 && geteuid() == 0) return Error::FromErrno("chown " + sock, errno);
+    if (fresh) {
+      int fd = open(vol.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0) return Error::FromErrno("open " + vol, errno);
+      UniqueFd root(fd);
+      for (const auto& [path, content] : *files) {
+        PG_RETURN_IF_ERROR(WriteFileBeneath(root.get(), path, content, /*durable=*/false));
+        if (geteuid() == 0) fchownat(root.get(), path.c_str(), uid, uid, AT_SYMLINK_NOFOLLOW);
+      }
+      if (geteuid() == 0 && chown(vol.c_str(), uid, uid) != 0) return Error::FromErrno("chown " + vol, errno);
+    }
+    return Ok();
+  }
+
+  Result<Backends> Start(const PlaygroundSpec& spec, const RecordFn& record, Clock::time_point deadline) override {
+    (void)record;
+    std::shared_ptr<Instance> inst;
+    {
+      std::lock_guard lock(mu_);
+      auto& slot = instances_[spec.id];
+      if (!slot) slot = std::make_shared<Instance>();
+      inst = slot;
+      inst->spec = spec;
+      inst->want_running = true;
+      for (Container* c : {&inst->workspace, &inst->runner}) {
+        if (c->proc) continue;
+        auto r = LaunchContainer(*inst, *c);
+        if (!r.ok()) {
+          inst->want_running = false;
+          KillLocked(*inst);
+          return r.error();
+        }
+      }
+    }
+    Wake();
+    Backends b = BackendsFor(spec.id);
+    auto ready = WaitReady(b, deadline);
+    if (!ready.ok()) {
+      std::lock_guard lock(mu_);
+      inst->want_running = false;
+      KillLocked(*inst);
+      return Error::Make("not_ready", ready.error().message + LogTail(spec.id), 503);
+    }
+    return b;
+  }
+
+  Result<void> Stop(const PlaygroundSpec& spec) override {
+    std::shared_ptr<Instance> inst;
+    {
+      std::lock_guard lock(mu_);
+      auto it = instances_.find(spec.id);
+      if (it != instances_.end()) inst = it->second;
+    }
+    if (inst) {
+      std::unique_ptr<sandbox::Process> ws, run;
+      {
+        std::lock_guard lock(mu_);
+        inst->want_running = false;
+        ws = std::move(inst->workspace.proc);
+        run = std::move(inst->runner.proc);
+        inst->workspace.restart_pending = inst->runner.restart_pending = false;
+      }
+      Wake();
+      // SIGTERM first: the workspace server flushes open documents.
+      for (auto* p : {ws.get(), run.get()}) {
+        if (p) p->Signal(SIGTERM);
+      }
+      for (auto* p : {ws.get(), run.get()}) {
+        if (!p) continue;
+        struct pollfd pfd{p->pidfd(), POLLIN, 0};
+        if (poll(&pfd, 1, 3000) <= 0) p->Kill();
+        p->Kill();
+        (void)p->Wait();
+      }
+    }
+    // Whatever is left in the playground's cgroups (adopted trees, strays).
+    (void)sandbox::DestroyCgroup(CgroupOf(spec.id, "workspace"));
+    (void)sandbox::DestroyCgroup(CgroupOf(spec.id, "runner"));
+    unlink((RunDir(spec.id) + "/workspace.pid").c_str());
+    unlink((RunDir(spec.id) + "/runner.pid").c_str());
+    return Ok();
+  }
+
+  Result<void> Destroy(const PlaygroundSpec& spec) override {
+    PG_RETURN_IF_ERROR(Stop(spec));
+    {
+      std::lock_guard lock(mu_);
+      instances_.erase(spec.id);
+    }
+    return DestroyOrphan(spec.id);
+  }
+
+  Result<Backends> Adopt(const PlaygroundSpec& spec, Clock::time_point deadline) override {
+    {
+      std::lock_guard lock(mu_);
+      auto& slot = instances_[spec.id];
+      if (!slot) slot = std::make_shared<Instance>();
+      slot->spec = spec;
+      for (Container* c : {&slot->workspace, &slot->runner}) {
+        if (c->proc) continue;
+        pid_t pid = ReadPid(spec.id, c->role);
+        if (pid <= 0) continue;
+        auto attached = sandbox::Attach(pid, CgroupOf(spec.id, c->role));
+        if (attached.ok()) {
+          c->proc = std::move(attached).value();
+          spdlog::info("adopted {} container of {} (pid {})", c->role, spec.id, pid);
+        }
+      }
+    }
+    // Whatever is not running any more is started again.
+    return Start(spec, nullptr, deadline);
+  }
+
+  Result<std::vector<std::string>> ListOwned() override {
+    std::set<std::string> ids;
+    for (const char* sub : {"/volumes", "/run"}) {
+      DIR* d = opendir((cfg_.data_dir + sub).c_str());
+      if (!d) continue;
+      while (struct dirent* e = readdir(d)) {
+        if (e->d_name[0] != '.') ids.insert(e->d_name);
+      }
+      closedir(d);
+    }
+    for (const auto& c : sandbox::ListCgroups("playground")) ids.insert(c);
+    return std::vector<std::string>(ids.begin(), ids.end());
+  }
+
+  Result<void> DestroyOrphan(const std::string& id) override {
+    if (id.empty() || id.find('/') != std::string::npos || id[0] == '.')
+      return Error::BadRequest("invalid_value", "bad id");
+    {
+      std::lock_guard lock(mu_);
+      auto it = instances_.find(id);
+      if (it != instances_.end()) {
+        it->second->want_running = false;
+        KillLocked(*it->second);
+        instances_.erase(it);
+      }
+    }
+    auto cg = sandbox::DestroyCgroup("playground/" + id);
+    if (!cg.ok()) return cg;
+    PG_RETURN_IF_ERROR(RemoveTree(RunDir(id)));
+    PG_RETURN_IF_ERROR(RemoveTree(VolumeDir(id)));
+    return Ok();
+  }
+
+  Health Status(const std::string& id) override {
+    Health h;
+    std::lock_guard lock(mu_);
+    auto it = instances_.find(id);
+    if (it == instances_.end()) return h;
+    h.workspace_up = it->second->workspace.proc != nullptr;
+    h.runner_up = it->second->runner.proc != nullptr;
+    h.restarts = it->second->restarts;
+    h.detail = sandbox::HostCapabilities().detail;
+    return h;
+  }
+
+  void Shutdown() override {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      stopping_ = true;
+      // Playgrounds keep running for the next hub to adopt: let go of the
+      // handles without killing the trees.
+      for (auto& [id, inst] : instances_) {
+        (void)inst->workspace.proc.release();
+        (void)inst->runner.proc.release();
+      }
+    }
+    Wake();
+    if (supervisor_.joinable()) supervisor_.join();
+  }
+
+ private:
+  std::string VolumeDir(const std::string& id) const { return cfg_.data_dir + "/volumes/" + id; }
+  std::string RunDir(const std::string& id) const { return cfg_.data_dir + "/run/" + id; }
+  std::string SockDir(const std::string& id) const { return RunDir(id) + "/sock"; }
+  static std::string CgroupOf(const std::string& id, const std::string& role) { return "playground/" + id + "/" + role; }
+
+  Backends BackendsFor(const std::string& id) const {
+    return Backends{Endpoint::Unix(SockDir(id) + "/workspace.sock"), Endpoint::Unix(SockDir(id) + "/runner.sock")};
+  }
+
+  pid_t ReadPid(const std::string& id, const std::string& role) const {
+    std::ifstream f(RunDir(id) + "/" + role + ".pid");
+    pid_t pid = 0;
+    f >> pid;
+    return pid;
+  }
+
+  std::string LogTail(const std::string& id) const {
+    std::string out;
+    for (const char* role : {"workspace", "runner"}) {
+      std::ifstream f(RunDir(id) + "/" + role + ".log");
+      std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+      if (all.empty()) continue;
+      if (all.size() > 400) all = all.substr(all.size() - 400);
+      out += std::string("; ") + role + " log: " + all;
+    }
+    return out;
+  }
+
+  // Precondition: mu_ held.
+  Result<void> LaunchContainer(Instance& inst, Container& c) {
+    const auto& spec = inst.spec;
+    uid_t uid = UidFor(spec.id);
+    sandbox::Spec s;
+    s.argv = {kBinaryInside, c.role == "workspace" ? "workspace-server" : "runner-server", "--root", "/workspace",
+              "--listen", std::string("unix:") + kRunInside + "/" + c.role + ".sock"};
+    s.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/workspace", "LANG=C.UTF-8",
+             "PLAYGROUND_ID=" + spec.id};
+    s.cwd = "/workspace";
+    s.mounts = {{VolumeDir(spec.id), "/workspace", true},
+                {SockDir(spec.id), kRunInside, true},
+                {cfg_.binary, kBinaryInside, false}};
+    s.limits.memory_bytes = spec.limits.memory_mb << 20;
+    s.limits.pids = spec.limits.pids;
+    s.limits.cpu_quota_millis = spec.limits.cpu_millis;
+    s.limits.open_files = 4096;
+    s.cgroup = CgroupOf(spec.id, c.role);
+    s.allow_nesting = c.role == "runner";
+    s.hostname = "playground-" + spec.id.substr(0, 8);
+    s.host_uid = uid;
+    s.host_gid = uid;
+    std::string log = RunDir(spec.id) + "/" + c.role + ".log";
+    int logfd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    UniqueFd logf(logfd);
+    s.stdout_fd = logfd;
+    s.stderr_fd = logfd;
+    // A leftover socket from an earlier run would make readiness checks
+    // connect to nothing; the server replaces it anyway.
+    unlink((SockDir(spec.id) + "/" + c.role + ".sock").c_str());
+    auto proc = sandbox::Launch(s);
+    if (!proc.ok()) {
+      return Error::Make("start_failed", "cannot start the " + c.role + " container: " + proc.error().message, 500);
+    }
+    c.proc = std::move(proc).value();
+    std::ofstream(RunDir(spec.id) + "/" + c.role + ".pid") << c.proc->pid() << "\n";
+    return Ok();
+  }
+
+  // Precondition: mu_ held.
+  void KillLocked(Instance& inst) {
+    for (Container* c : {&inst.workspace, &inst.runner}) {
+      c->restart_pending = false;
+      if (c->proc) {
+        c->proc->Kill();
+        (void)c->proc->Wait();
+        c->proc.reset();
+      }
+    }
+  }
+
+  void Wake() {
+    uint64_t one = 1;
+    if (wake_fd_ >= 0) (void)!write(wake_fd_, &one, sizeof one);
+  }
+
+  // Restarts crashed containers with exponential backoff (100 ms doubling
+  // to 30 s); the count shows in Status().restarts.
+  void Supervise() {
+    for (;;) {
+      std::vector<struct pollfd> fds;
+      std::vector<std::pair<std::shared_ptr<Instance>, Container*>> owners;
+      int timeout_ms = 1000;
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_) return;
+        fds.push_back({wake_fd_, POLLIN, 0});
+        owners.emplace_back(nullptr, nullptr);
+        auto now = Clock::now();
+        for (auto& [id, inst] : instances_) {
+          for (Container* c : {&inst->workspace, &inst->runner}) {
+            if (c->proc) {
+              fds.push_back({c->proc->pidfd(), POLLIN, 0});
+              owners.emplace_back(inst, c);
+            } else if (c->restart_pending && inst->want_running) {
+              if (c->restart_at <= now) {
+                c->restart_pending = false;
+                inst->restarts++;
+                auto r = LaunchContainer(*inst, *c);
+                spdlog::warn("restarted {} container of {} (restart {}): {}", c->role, id, inst->restarts,
+                             r.ok() ? "ok" : r.error().message);
+                if (!r.ok()) {
+                  c->restart_pending = true;
+                  c->backoff_ms = std::min(c->backoff_ms * 2, 30000);
+                  c->restart_at = now + std::chrono::milliseconds(c->backoff_ms);
+                }
+                if (c->proc) {
+                  fds.push_back({c->proc->pidfd(), POLLIN, 0});
+                  owners.emplace_back(inst, c);
+                }
+              } else {
+                auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(c->restart_at - now).count();
+                timeout_ms = std::min<int>(timeout_ms, static_cast<int>(std::max<int64_t>(ms, 1)));
+              }
+            }
+          }
+        }
+      }
+      int n = poll(fds.data(), fds.size(), timeout_ms);
+      if (n <= 0) continue;
+      if (fds[0].revents & POLLIN) {
+        uint64_t v;
+        (void)!read(wake_fd_, &v, sizeof v);
+      }
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      for (size_t i = 1; i < fds.size(); ++i) {
+        if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        auto& [inst, c] = owners[i];
+        if (!c->proc || c->proc->pidfd() != fds[i].fd) continue;  // replaced meanwhile
+        auto outcome = c->proc->Wait();
+        c->proc.reset();
+        if (!inst->want_running) continue;
+        spdlog::warn("{} container of {} exited ({}); restarting in {} ms", c->role, inst->spec.id,
+                     outcome.ok() ? (outcome->signal ? "signal " + std::to_string(outcome->signal)
+                                                     : "exit " + std::to_string(outcome->exit_code))
+                                  : outcome.error().message,
+                     c->backoff_ms);
+        c->restart_pending = true;
+        c->restart_at = Clock::now() + std::chrono::milliseconds(c->backoff_ms);
+        c->backoff_ms = std::min(c->backoff_ms * 2, 30000);
+      }
+    }
+  }
+
+  LocalConfig cfg_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Instance>> instances_;
+  bool stopping_ = false;
+  int wake_fd_ = -1;
+  std::thread supervisor_;
+};
+
+}  // namespace
+
+std::unique_ptr<Orchestrator> MakeLocalOrchestrator(const LocalConfig& config) {
+  return std::make_unique<LocalOrchestrator>(config);
+}
+
+}  // namespace pg::orchestrator

@@ -1,0 +1,81 @@
+#include "hub_fixture.h"
+
+#include <sys/stat.h>
+
+#include "common/http_client.h"
+#include "registry/registry.h"
+#include "sandbox/sandbox.h"
+
+namespace pg::testing {
+
+std::string Str(const boost::json::value& v, const char* key) {
+  if (!v.is_object()) return "";
+  auto it = v.as_object().find(key);
+  if (it == v.as_object().end() || !it->value().is_string()) return "";
+  return std::string(it->value().as_string());
+}
+
+std::string OrchestratorUnavailable(const std::string& name) {
+  if (name == "local") return "";
+  if (name == "docker") {
+    http::ClientRequest req;
+    req.url = "unix:/var/run/docker.sock:/_ping";
+    req.timeout = std::chrono::seconds(3);
+    auto r = http::Fetch(req);
+    if (!r.ok() || r->status != 200) return "no Docker engine at /var/run/docker.sock";
+    for (const char* image : {"playground-workspace:latest", "playground-runner:latest"}) {
+      req.url = std::string("unix:/var/run/docker.sock:/images/") + image + "/json";
+      r = http::Fetch(req);
+      if (!r.ok() || r->status != 200) return std::string("image ") + image + " not built (scripts/build-images.sh)";
+    }
+    return "";
+  }
+  return "unknown orchestrator " + name;
+}
+
+void HubTest::SetUp() {
+  std::string why = OrchestratorUnavailable(orchestrator());
+  if (!why.empty()) GTEST_SKIP() << why;
+  dir_ = std::make_unique<TempDir>();
+  StartHub();
+}
+
+void HubTest::StartHub() {
+  hub_ = std::make_unique<HubProcess>(dir_->path(), std::vector<std::string>{"--orchestrator", orchestrator()});
+  ASSERT_TRUE(hub_->Start()) << hub_->log();
+}
+
+void HubTest::RestartHub() {
+  hub_->Terminate();
+  StartHub();
+}
+
+boost::json::object HubTest::Create(const std::string& tmpl, const std::string& name) {
+  boost::json::object body{{"template", tmpl}};
+  if (!name.empty()) body["name"] = name;
+  auto r = hub_->Call("POST", "/api/v1/playgrounds", boost::json::serialize(body));
+  EXPECT_EQ(r.status, 201) << r.body << "\n" << hub_->log();
+  EXPECT_EQ(Str(r.json, "status"), "running") << r.body;
+  return r.json.is_object() ? r.json.as_object() : boost::json::object();
+}
+
+std::string HubTest::FileOf(const std::string& id, const std::string& path, int* status) {
+  auto r = hub_->Call("GET", "/api/v1/playgrounds/" + id + "/files/" + path);
+  if (status) *status = r.status;
+  return r.body;
+}
+
+void HubTest::ExpectGone(const std::string& id) {
+  EXPECT_TRUE(ProcessesOfPlayground(id).empty()) << "processes of " << id << " left";
+  struct stat st;
+  EXPECT_NE(stat((dir_->path() + "/run/" + id).c_str(), &st), 0) << "run dir (sockets) of " << id << " left";
+  EXPECT_NE(stat((dir_->path() + "/volumes/" + id).c_str(), &st), 0) << "volume of " << id << " left";
+  for (const auto& cg : sandbox::ListCgroups("playground")) EXPECT_NE(cg, id) << "cgroup of " << id << " left";
+  auto reg = registry::Registry::Open(dir_->path() + "/registry.db");
+  ASSERT_TRUE(reg.ok());
+  auto row = (*reg)->Get(id);
+  ASSERT_TRUE(row.ok());
+  EXPECT_FALSE(row->has_value()) << "registry row of " << id << " left";
+}
+
+}  // namespace pg::testing
