@@ -1,6 +1,8 @@
 #include "workspace/workspace_server.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -142,6 +144,21 @@ std::optional<DirEntry> StatEntry(int root_fd, const std::string& rel) {
   return e;
 }
 
+// Inode, size and mtime of a file: changes whenever its content is replaced.
+struct FileIdentity {
+  uint64_t ino = 0, size = 0;
+  int64_t mtime_ns = 0;
+  bool operator==(const FileIdentity&) const = default;
+};
+std::optional<FileIdentity> IdentityOf(int root_fd, const std::string& rel) {
+  auto fd = OpenBeneath(root_fd, rel, O_PATH | O_NOFOLLOW);
+  if (!fd.ok()) return std::nullopt;
+  struct stat st;
+  if (fstat(fd->get(), &st) != 0) return std::nullopt;
+  return FileIdentity{static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size),
+                      static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+}
+
 std::string ParentOf(const std::string& rel) {
   size_t slash = rel.rfind('/');
   return slash == std::string::npos ? "" : rel.substr(0, slash);
@@ -196,6 +213,7 @@ struct Doc {
   bool save_scheduled = false;
   size_t disk_hash = 0;
   bool disk_known = false;  // disk_hash is the file's content hash
+  std::optional<FileIdentity> disk_id;  // the file as last read or written
   std::unique_ptr<asio::steady_timer> save_timer;
 };
 
@@ -430,6 +448,7 @@ class WorkspaceServer {
       doc->line_sep = sep;
       doc->disk_hash = HashBytes(*bytes);
       doc->disk_known = true;
+      doc->disk_id = IdentityOf(root_fd_.get(), rel);
     }
     doc->save_timer = std::make_unique<asio::steady_timer>(io_);
     Doc* d = doc.get();
@@ -446,6 +465,7 @@ class WorkspaceServer {
     }
     d->disk_hash = HashBytes(bytes);
     d->disk_known = true;
+    d->disk_id = IdentityOf(root_fd_.get(), d->path);
     d->dirty = false;
   }
 
@@ -493,6 +513,8 @@ class WorkspaceServer {
   // The document's file changed on disk: issue one server update (or close
   // the document when the file is gone or not text any more).
   void SyncDocFromDisk(Doc* d) {
+    // Our own save (or an unchanged file): no need to read it again.
+    if (d->disk_known && d->disk_id && IdentityOf(root_fd_.get(), d->path) == d->disk_id) return;
     auto bytes = ReadFileBeneath(root_fd_.get(), d->path, opts_.max_file_bytes);
     if (!bytes.ok()) {
       if (bytes.error().status == 404) {
@@ -524,6 +546,7 @@ class WorkspaceServer {
     }
     d->disk_hash = h;
     d->disk_known = true;
+    d->disk_id = IdentityOf(root_fd_.get(), d->path);
     d->dirty = false;
   }
 
@@ -693,6 +716,11 @@ class WorkspaceServer {
 
   // -------------------------------------------------------------- WebSocket
   asio::awaitable<void> RunWebSocket(http::Request* req, http::Stream* stream) {
+    {
+      // Small frames must not wait for Nagle (harmless failure on unix sockets).
+      int one = 1;
+      ::setsockopt(stream->socket().native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
     WsStream ws(*stream);
     ws.read_message_max(opts_.max_message_bytes);
     websocket::stream_base::timeout t{};

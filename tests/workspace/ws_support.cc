@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <boost/beast/http/verb.hpp>
+
 #include "common/http_client.h"
 #include "testing/testing.h"
 
@@ -43,7 +45,7 @@ void WriteFile(const std::string& path, const std::string& data) {
 std::pair<int, std::string> Http(const std::string& sock, const std::string& method, const std::string& target,
                                  const std::string& body) {
   http::ClientRequest req;
-  req.method = method;
+  req.method = boost::beast::http::string_to_verb(method);
   req.url = "unix:" + sock + ":" + target;
   req.body = body;
   auto r = http::Fetch(req);
