@@ -454,6 +454,15 @@ asio::awaitable<std::optional<http::Response>> Api::PlaygroundProxy(Ctx& ctx, st
     co_return Err(req, Error::BadRequest("upgrade_required", "this endpoint is a WebSocket"));
   if (upgrade && !OriginAllowed(req)) co_return Err(req, Forbidden("cross-origin WebSocket refused"));
 
+  if (kind == "files") {
+    // The file path is relative to /workspace; an absolute one is a mistake
+    // (and "..", symlinks and the rest are refused by the workspace server).
+    auto decoded = http::PercentDecode(rest);
+    if (!decoded.ok()) co_return Err(req, decoded.error());
+    if (!decoded->empty() && (*decoded)[0] == '/')
+      co_return Err(req, Error::BadRequest("invalid_path", "file paths are relative to /workspace"));
+  }
+
   auto backends = co_await EnsureRunning(id);
   if (!backends.ok()) co_return Err(req, backends.error());
   TouchLater(id);
