@@ -5,7 +5,7 @@
 # Usage: bench/workspace.sh [BUILD_DIR]   (QUICK=1 for a short run)
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-${BUILD:-$src/build}}
+build=${1:-${PG_BUILD_DIR:-$src/build}}
 case "$build" in /*) ;; *) build="$src/$build" ;; esac
 bin=${PG_BINARY:-$build/playground}
 if [ ! -x "$bin" ]; then echo "workspace bench: no binary at $bin (make build first)" >&2; exit 1; fi
