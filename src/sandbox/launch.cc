@@ -12,8 +12,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <fstream>
+#include <mutex>
+#include <thread>
 
 #include "common/crypto.h"
 #include "common/log.h"
@@ -51,12 +55,46 @@ void CloseFd(int& fd) {
   fd = -1;
 }
 
+// Tearing down a mount namespace waits for an RCU grace period (milliseconds
+// on a busy machine), and the kernel does it in the exit path of the last
+// process, before its parent can reap it. Launch keeps a reference to the
+// tree's mount namespace so that wait happens here instead, off the caller's
+// path, in one background thread.
+void CloseLater(int fd) {
+  if (fd < 0) return;
+  // Never destroyed: the thread waits on them until the process ends.
+  struct Closer {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<int> queue;
+  };
+  static Closer* c = [] {
+    auto* closer = new Closer();
+    std::thread([closer] {
+      for (;;) {
+        int f;
+        {
+          std::unique_lock<std::mutex> l(closer->mu);
+          closer->cv.wait(l, [closer] { return !closer->queue.empty(); });
+          f = closer->queue.front();
+          closer->queue.pop_front();
+        }
+        close(f);
+      }
+    }).detach();
+    return closer;
+  }();
+  std::lock_guard<std::mutex> lock(c->mu);
+  c->queue.push_back(fd);
+  c->cv.notify_one();
+}
+
 class ProcessImpl : public Process {
  public:
   ProcessImpl(pid_t pid, int pidfd, int status_r, std::unique_ptr<Cgroup> cg, Limits limits, bool child,
-              int64_t start_ms)
+              int64_t start_ms, int mntns = -1)
       : pid_(pid), pidfd_(pidfd), status_r_(status_r), cg_(std::move(cg)), limits_(limits), child_(child),
-        start_ms_(start_ms) {}
+        start_ms_(start_ms), mntns_(mntns) {}
   ~ProcessImpl() override {
     if (!waited_) {
       Kill();
@@ -64,6 +102,7 @@ class ProcessImpl : public Process {
     }
     CloseFd(pidfd_);
     CloseFd(status_r_);
+    CloseLater(mntns_);
   }
 
   pid_t pid() const override { return pid_; }
@@ -103,6 +142,8 @@ class ProcessImpl : public Process {
       }
     }
     out.wall_ms = NowMs() - start_ms_;
+    CloseLater(mntns_);
+    mntns_ = -1;
     internal::InitReport report;
     ssize_t n = status_r_ >= 0 ? read(status_r_, &report, sizeof report) : 0;
     if (n == sizeof report) {
@@ -143,6 +184,7 @@ class ProcessImpl : public Process {
   Limits limits_;
   bool child_;  // our child (wait4) or attached (pidfd only)
   int64_t start_ms_;
+  int mntns_;  // a reference to the tree's mount namespace (see CloseLater)
   bool waited_ = false;
 };
 
@@ -306,6 +348,7 @@ Result<std::unique_ptr<Process>> Launch(const Spec& spec) {
 
   int pidfd = -1;
   PG_ASSIGN_OR_RETURN(pid_t pid, internal::CloneChild(plan.get(), &pidfd));
+  int mntns = open(("/proc/" + std::to_string(pid) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC);
   // Only the error pipe's and the status pipe's read ends stay with us.
   int err_r = plan->err_r, status_r = plan->status_r;
   fds.Forget(err_r);
@@ -327,12 +370,13 @@ Result<std::unique_ptr<Process>> Launch(const Spec& spec) {
     }
     close(pidfd);
     close(status_r);
+    CloseLater(mntns);
     std::string msg = got == sizeof ce ? ChildErrorMessage(ce) : "sandbox: setup failed";
     return Error::Make(ce.what && std::strcmp(ce.what, "execve") == 0 ? "exec_failed" : "sandbox_failed", msg, 500);
   }
   guard.cg = nullptr;
   return std::unique_ptr<Process>(
-      std::make_unique<ProcessImpl>(pid, pidfd, status_r, std::move(cg), spec.limits, true, start_ms));
+      std::make_unique<ProcessImpl>(pid, pidfd, status_r, std::move(cg), spec.limits, true, start_ms, mntns));
 }
 
 Result<std::unique_ptr<Process>> Attach(pid_t pid, const std::string& cgroup) {
