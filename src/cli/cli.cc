@@ -44,6 +44,16 @@ int Main(int argc, char** argv) {
   run->add_option("--root", run_opts.root)->capture_default_str();
   run->add_option("--listen", run_opts.listen, "unix:PATH or tcp:HOST:PORT")->capture_default_str();
   run->add_option("--languages", run_opts.languages_file, "language table (JSON)");
+  run->add_option("--isolation", run_opts.isolation, "sandbox, process (rlimits only) or auto")->capture_default_str();
+  run->add_option("--max-cpu-ms", run_opts.max_cpu_ms)->capture_default_str();
+  run->add_option("--max-wall-ms", run_opts.max_wall_ms)->capture_default_str();
+  run->add_option("--max-memory-kb", run_opts.max_memory_kb)->capture_default_str();
+  run->add_option("--max-processes", run_opts.max_processes)->capture_default_str();
+  run->add_option("--max-output-bytes", run_opts.max_output_bytes)->capture_default_str();
+  run->add_option("--max-file-size-kb", run_opts.max_file_size_kb)->capture_default_str();
+  run->add_option("--max-runs", run_opts.max_runs, "runs at once")->capture_default_str();
+  run->add_option("--run-uid", run_opts.run_uid, "isolation=process as root: uid of the runs")->capture_default_str();
+  run->add_option("--run-gid", run_opts.run_gid, "isolation=process as root: gid of the runs")->capture_default_str();
   run->add_option("--log-level", run_opts.log_level)->capture_default_str();
 
   ClientCommands client;

@@ -1,0 +1,22 @@
+// "process" isolation: a run as a plain child process tree of the runner
+// server, for hosts where pg::sandbox::Launch cannot create namespaces (e.g.
+// a Docker container without CAP_SYS_ADMIN). Much weaker than the sandbox:
+// no namespaces, no mounts (Spec::mounts and rootfs are ignored, so the
+// caller must use host paths), no cgroups. What it does enforce: its own
+// session and process group, rlimits (CPU, file size, open files, core 0,
+// processes when not root), a uid drop when the server is root and
+// Spec::host_uid is set, and the tree is found through /proc (session id and
+// /proc/PID/task/TID/children) for Signal, Kill and Usage (RSS and CPU of
+// the whole tree, which the runner's watchdog checks against the limits).
+#pragma once
+
+#include <memory>
+
+#include "sandbox/sandbox.h"
+
+namespace pg::runner {
+
+// Same contract as pg::sandbox::Launch, with the weaker isolation above.
+Result<std::unique_ptr<sandbox::Process>> LaunchDirect(const sandbox::Spec& spec);
+
+}  // namespace pg::runner
