@@ -166,7 +166,7 @@ class BeastEditor {
 
   void Push() {
     size_t len = text_.size();
-    bool del = len > 0 && (rng_() % 10 < 4 || len > 4000);
+    bool del = len > 0 && ((len > 300 && rng_() % 10 < 4) || rng_() % 10 == 0 || len > 4000);
     size_t from = Boundary(rng_() % (len + 1)), to = from;
     if (del) to = Boundary(std::min(len, from + 1 + rng_() % (rng_() % 5 == 0 ? 80 : 8)));
     if (to < from) to = from;

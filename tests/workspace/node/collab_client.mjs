@@ -60,7 +60,7 @@ function boundary (doc, pos) {
 function randomEdit () {
   const doc = state.doc
   const len = doc.length
-  const del = len > 0 && (rand() < 0.4 || len > 4000)
+  const del = len > 0 && ((len > 300 && rand() < 0.4) || rand() < 0.1 || len > 4000)
   let from = boundary(doc, Math.floor(rand() * (len + 1)))
   let to = from
   if (del) {
