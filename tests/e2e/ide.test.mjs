@@ -136,8 +136,8 @@ describe('web IDE end to end', { skip: !binary && 'PG_BINARY is not set' }, () =
   after(async () => {
     await browser?.close();
     if (hub) {
-      for (const p of ['/api/v1/playgrounds']) void p;
       await hub.kill('SIGTERM');
+      fs.writeFileSync(path.join(outDir, 'e2e-hub.log'), hub.log);
     }
     if (process.env.PG_E2E_KEEP) console.log(`kept ${tmp}`);
     else fs.rmSync(tmp, { recursive: true, force: true });
@@ -182,12 +182,18 @@ describe('web IDE end to end', { skip: !binary && 'PG_BINARY is not set' }, () =
     assert.match(status, /ms|s/);
     await page.screenshot({ path: path.join(outDir, 'ide.png') });
 
-    // Time to interactive of a fresh navigation to the IDE.
-    const page2 = await context.newPage();
-    await openIde(page2, ideUrl);
-    const ready = await page2.evaluate(() => window.__pg.navMs);
-    console.log(`# web: IDE interactive ${Math.round(ready)} ms after navigation`);
-    assert.ok(ready < 1000, `IDE took ${ready} ms to become interactive`);
+    // Time to interactive of fresh navigations to the IDE (median of 3; the
+    // editor shows the file and takes input).
+    const times = [];
+    for (let i = 0; i < 3; i++) {
+      const p2 = await context.newPage();
+      await openIde(p2, ideUrl);
+      times.push(await p2.evaluate(() => window.__pg.navMs));
+      await p2.close();
+    }
+    times.sort((x, y) => x - y);
+    console.log(`# web: IDE interactive after navigation: median ${Math.round(times[1])} ms (runs: ${times.map(Math.round).join(', ')} ms)`);
+    assert.ok(times[1] < 1000, `IDE took ${times[1]} ms (median) to become interactive`);
     await context.close();
   });
 

@@ -2,6 +2,7 @@
 // DOM view with keyboard navigation (arrows, Enter, F2, Delete).
 import type { FileEntry } from './api';
 import { h } from './ui';
+import { icon } from './icons';
 
 export interface TreeNode {
   name: string;
@@ -153,12 +154,12 @@ export class TreeView {
   private item(n: TreeNode, depth: number): HTMLElement {
     const open = this.expanded.has(n.path);
     const isDir = n.type === 'dir';
-    const btn = (label: string, title: string, f: () => void) =>
-      h('button', { type: 'button', title, 'aria-label': `${title} ${n.name}`, tabindex: '-1', onclick: (e: Event) => { e.stopPropagation(); f(); } }, label);
+    const btn = (ico: string, title: string, f: () => void) =>
+      h('button', { type: 'button', title, 'aria-label': `${title} ${n.name}`, tabindex: '-1', onclick: (e: Event) => { e.stopPropagation(); f(); } }, icon(ico));
     const actions = h('span', { class: 'row-actions' },
-      !isDir ? btn('⤓', 'Download', () => this.handlers.onDownload(n.path)) : null,
-      !this.readOnly ? btn('✎', 'Rename', () => this.handlers.onRename(n.path)) : null,
-      !this.readOnly ? btn('🗑', 'Delete', () => this.handlers.onDelete(n.path)) : null,
+      !isDir ? btn('download', 'Download', () => this.handlers.onDownload(n.path)) : null,
+      !this.readOnly ? btn('pencil', 'Rename', () => this.handlers.onRename(n.path)) : null,
+      !this.readOnly ? btn('trash', 'Delete', () => this.handlers.onDelete(n.path)) : null,
     );
     const row = h('div', {
       class: `tree-row${n.path === this.active ? ' active' : ''}`,
@@ -171,7 +172,7 @@ export class TreeView {
       style: `padding-left:${8 + depth * 14}px`,
       title: n.path,
     },
-      h('span', { class: 'ico', 'aria-hidden': 'true' }, isDir ? (open ? '▾' : '▸') : fileIcon(n.name)),
+      h('span', { class: `ico${isDir ? ' dir' : ''}`, 'aria-hidden': 'true' }, icon(isDir ? (open ? 'folderOpen' : 'folder') : 'file')),
       h('span', { class: 'label' }, n.name),
       actions,
     );
@@ -242,8 +243,3 @@ export class TreeView {
   }
 }
 
-function fileIcon(name: string): string {
-  const ext = name.slice(name.lastIndexOf('.') + 1).toLowerCase();
-  const icons: Record<string, string> = { py: '🐍', js: '🟨', ts: '🔷', c: 'ⓒ', h: 'ⓗ', cpp: '⊕', cc: '⊕', hpp: 'ⓗ', md: '📝', json: '{}', txt: '📄', sh: '$', rs: '⚙', go: 'ɢ', java: '☕', html: '◇', css: '#', png: '🖼', jpg: '🖼', gif: '🖼', svg: '🖼' };
-  return icons[ext] ?? '📄';
-}

@@ -171,7 +171,7 @@ export function statusView(status: string): HTMLElement {
 export function signInPage(title = 'Sign in', text = 'Open the login link printed by `playground serve`, or paste the admin token (from <data-dir>/admin-token).'): HTMLElement {
   const input = h('input', { class: 'input', name: 'token', type: 'password', placeholder: 'Admin token', 'aria-label': 'Admin token', autocomplete: 'off', required: true });
   return messagePage({
-    icon: '🔑',
+    icon: 'key',
     title,
     text,
     extra: h('form', { class: 'login-form', method: 'get', action: '/login' }, input,

@@ -3,16 +3,18 @@
 // itself and to the workspace and runner WebSockets through the hub.
 import { EditorState, Transaction, type Extension } from '@codemirror/state';
 import { EditorView } from '@codemirror/view';
-import { Api, ApiError, describeError, type Playground } from './api';
+import { Api, ApiError, describeError, type FileEntry, type Playground } from './api';
 import { CollabDoc, type DocHost, type DocStatus } from './collab';
 import { editorExtensions, isRunnable, languageCompartment, languageFor, loadLanguage } from './editor';
 import { TreeView, checkPath, defaultFile } from './filetree';
 import { describeExit, describeRunError, formatMs, RunnerClient } from './runner';
 import { wsUrl, type SocketState, type WebSocketLike } from './socket';
-import { IdeTerminal } from './terminal';
+import type { IdeTerminal } from './terminal';
+import { icon } from './icons';
 import { shareDialog, signInPage, statusView } from './home';
 import { brand, confirmDialog, h, identity, messagePage, prompt, themeToggle, toast } from './ui';
-import { WorkspaceClient, type RequestError } from './workspace';
+import type { RequestError } from './workspace';
+import { startEarly, type EarlyIde } from './early';
 
 interface Tab {
   path: string;
@@ -32,9 +34,10 @@ declare global {
   }
 }
 
-export function renderIde(root: HTMLElement, id: string): () => void {
+export function renderIde(root: HTMLElement, id: string, early?: EarlyIde): () => void {
   const t0 = performance.now();
   const api = new Api();
+  let first: EarlyIde | undefined = early ?? startEarly(id, api);
   const disposers: (() => void)[] = [];
   let disposed = false;
   document.title = `${id} · playground`;
@@ -43,14 +46,18 @@ export function renderIde(root: HTMLElement, id: string): () => void {
   root.append(topbar, h('div', { class: 'message-page' }, h('p', { class: 'muted', role: 'status' }, 'Opening playground…')));
 
   const fail = (err: unknown, retry: () => void) => {
+    first?.ws.stop();
+    first = undefined;
     if (disposed) return;
     root.replaceChildren(h('header', { class: 'topbar' }, brand(), h('div', { class: 'spacer' }), themeToggle()), errorPage(err, retry));
   };
 
   const boot = async () => {
     let pg: Playground;
+    const e = first ?? startEarly(id, api);
+    first = e;
     try {
-      pg = await api.getPlayground(id);
+      pg = await e.pg;
       // Being created: wait for it (bounded).
       for (let i = 0; i < 120 && pg.status === 'creating' && !disposed; i++) {
         await new Promise((r) => setTimeout(r, 500));
@@ -69,11 +76,12 @@ export function renderIde(root: HTMLElement, id: string): () => void {
       return;
     }
     if (disposed) return;
-    disposers.push(mountIde(root, api, pg, t0));
+    disposers.push(mountIde(root, api, pg, t0, e));
   };
   boot();
   return () => {
     disposed = true;
+    first?.ws.stop();
     disposers.forEach((f) => f());
   };
 }
@@ -82,27 +90,27 @@ function errorPage(err: unknown, retry: () => void): HTMLElement {
   const home = h('a', { class: 'btn', href: '/' }, 'Your playgrounds');
   if (err instanceof ApiError) {
     if (err.status === 404)
-      return messagePage({ icon: '🔍', title: 'Playground not found', text: 'It may have been deleted, the link may be mistyped, or you may not have access to it.', actions: [home] });
+      return messagePage({ icon: 'search', title: 'Playground not found', text: 'It may have been deleted, the link may be mistyped, or you may not have access to it.', actions: [home] });
     if (err.status === 401)
       return signInPage('No access', 'You are not signed in. Open the share link you were given again, or sign in with your token.');
     if (err.status === 403)
       return messagePage({
-        icon: '🔒',
+        icon: 'lock',
         title: 'No access',
         text: 'You do not have access to this playground. Open the share link you were given again, or ask its owner for one.',
         actions: [home],
       });
     if (err.code === 'stopped')
-      return messagePage({ icon: '⏸', title: 'Playground stopped', text: err.message, actions: [h('button', { class: 'btn primary', onclick: retry }, 'Check again'), home] });
+      return messagePage({ icon: 'pause', title: 'Playground stopped', text: err.message, actions: [h('button', { class: 'btn primary', onclick: retry }, 'Check again'), home] });
     if (err.status === 503)
-      return messagePage({ icon: '⏳', title: 'Playground unavailable', text: `${err.message}. It may be starting or stopping; try again in a moment.`, actions: [h('button', { class: 'btn primary', onclick: retry }, 'Try again'), home] });
+      return messagePage({ icon: 'clock', title: 'Playground unavailable', text: `${err.message}. It may be starting or stopping; try again in a moment.`, actions: [h('button', { class: 'btn primary', onclick: retry }, 'Try again'), home] });
     if (err.code === 'unreachable')
-      return messagePage({ icon: '📡', title: 'Server unreachable', text: 'The playground server cannot be reached. Check your connection.', actions: [h('button', { class: 'btn primary', onclick: retry }, 'Try again'), home] });
+      return messagePage({ icon: 'offline', title: 'Server unreachable', text: 'The playground server cannot be reached. Check your connection.', actions: [h('button', { class: 'btn primary', onclick: retry }, 'Try again'), home] });
   }
-  return messagePage({ icon: '⚠', title: 'Something went wrong', text: describeError(err), actions: [h('button', { class: 'btn primary', onclick: retry }, 'Try again'), home] });
+  return messagePage({ icon: 'alert', title: 'Something went wrong', text: describeError(err), actions: [h('button', { class: 'btn primary', onclick: retry }, 'Try again'), home] });
 }
 
-function mountIde(root: HTMLElement, api: Api, pg: Playground, t0: number): () => void {
+function mountIde(root: HTMLElement, api: Api, pg: Playground, t0: number, early: EarlyIde): () => void {
   const id = pg.id;
   const readOnly = pg.role === 'viewer';
   const me = identity();
@@ -111,11 +119,12 @@ function mountIde(root: HTMLElement, api: Api, pg: Playground, t0: number): () =
   let active: Tab | null = null;
   let lastRun = '';
   let running = false;
+  let markReady = () => {};
 
   // ---- layout -------------------------------------------------------------
-  const runBtn = h('button', { class: 'btn primary', id: 'run-btn', type: 'button', title: 'Run the current file (Ctrl+Enter)', 'aria-keyshortcuts': 'Control+Enter Meta+Enter' }, '▶ Run', h('kbd', { class: 'hide-narrow' }, navigator.platform.includes('Mac') ? '⌘↵' : 'Ctrl+↵'));
-  const stopBtn = h('button', { class: 'btn small', id: 'stop-btn', type: 'button', disabled: true, title: 'Stop the running program' }, '■ Stop');
-  const menuBtn = h('button', { class: 'btn ghost icon menu-btn', type: 'button', 'aria-label': 'Show files', title: 'Files' }, '☰');
+  const runBtn = h('button', { class: 'btn primary', id: 'run-btn', type: 'button', title: 'Run the current file (Ctrl+Enter)', 'aria-keyshortcuts': 'Control+Enter Meta+Enter' }, icon('play'), 'Run', h('kbd', { class: 'hide-narrow' }, navigator.platform.includes('Mac') ? '⌘↵' : 'Ctrl+↵'));
+  const stopBtn = h('button', { class: 'btn small', id: 'stop-btn', type: 'button', disabled: true, title: 'Stop the running program' }, icon('stop'), 'Stop');
+  const menuBtn = h('button', { class: 'btn ghost icon menu-btn', type: 'button', 'aria-label': 'Show files', title: 'Files' }, icon('menu'));
   const shareBtn = pg.role === 'owner' ? h('button', { class: 'btn hide-narrow', type: 'button', onclick: () => shareDialog(api, pg) }, 'Share') : null;
   const bar = h('header', { class: 'topbar' },
     menuBtn, brand(), h('span', { class: 'crumb hide-narrow', 'aria-hidden': 'true' }, '/'),
@@ -133,12 +142,12 @@ function mountIde(root: HTMLElement, api: Api, pg: Playground, t0: number): () =
   });
   tree.readOnly = readOnly;
   const upload = h('input', { type: 'file', multiple: true, class: 'sr-only', tabindex: '-1', 'aria-hidden': 'true' });
-  const sideBtn = (label: string, title: string, f: () => void) => h('button', { class: 'btn ghost small icon', type: 'button', title, 'aria-label': title, onclick: f }, label);
+  const sideBtn = (ico: string, title: string, f: () => void) => h('button', { class: 'btn ghost small icon', type: 'button', title, 'aria-label': title, onclick: f }, icon(ico));
   const sidebar = h('nav', { class: 'sidebar', 'aria-label': 'Files' },
     h('div', { class: 'sidebar-head' }, h('span', { class: 'grow' }, 'Files'),
-      readOnly ? null : sideBtn('+', 'New file', () => newFile()),
-      readOnly ? null : sideBtn('⊞', 'New folder', () => newFolder()),
-      readOnly ? null : sideBtn('⤒', 'Upload files', () => upload.click()),
+      readOnly ? null : sideBtn('newFile', 'New file', () => newFile()),
+      readOnly ? null : sideBtn('newFolder', 'New folder', () => newFolder()),
+      readOnly ? null : sideBtn('upload', 'Upload files', () => upload.click()),
       upload),
     tree.el,
   );
@@ -155,7 +164,7 @@ function mountIde(root: HTMLElement, api: Api, pg: Playground, t0: number): () =
   const termPanel = h('section', { class: 'term-panel', 'aria-label': 'Terminal' },
     h('div', { class: 'term-head' }, h('span', { class: 'term-title' }, 'Terminal'), runChip, h('span', { class: 'grow' }),
       readOnly ? null : stopBtn,
-      h('button', { class: 'btn small ghost', type: 'button', onclick: () => term.term.clear() }, 'Clear')),
+      h('button', { class: 'btn small ghost', type: 'button', onclick: () => term.clear() }, 'Clear')),
     termHost,
   );
   const splitter = h('div', { class: 'splitter', role: 'separator', 'aria-orientation': 'horizontal', 'aria-label': 'Resize terminal', tabindex: '0' });
@@ -173,38 +182,44 @@ function mountIde(root: HTMLElement, api: Api, pg: Playground, t0: number): () =
   menuBtn.addEventListener('click', () => ide.classList.toggle('show-sidebar'));
 
   // ---- terminal + runner --------------------------------------------------
-  const term = new IdeTerminal(termHost, (cols, rows) => runner.resize(cols, rows));
-  term.writeLines(readOnly ? 'Read-only: you can follow the code, but not run it.\n' : 'Press Run (Ctrl+Enter) to run the current file. Its output and input appear here.\n', 'dim');
+  // xterm.js is loaded after the editor is ready (or after 1.5 s): it is not
+  // needed to start typing, and parsing it would delay the first document.
+  const term = new TermProxy();
+  let termRequested = false;
+  const loadTerminal = () => {
+    if (termRequested) return;
+    termRequested = true;
+    import('./terminal').then(({ IdeTerminal }) => {
+      if (!termHost.isConnected) return;
+      const t = new IdeTerminal(termHost, (cols, rows) => runner.resize(cols, rows));
+      t.term.onData((d) => {
+        if (runner.busy) runner.stdin(d);
+      });
+      term.attach(t);
+    });
+  };
+  const termFallback = setTimeout(loadTerminal, 1500);
   const runner = new RunnerClient({
     url: () => wsUrl(`/p/${encodeURIComponent(id)}/run`),
     factory: browserWs,
     onState: () => updateRunBtn(),
   });
-  if (!readOnly) runner.start();
-  term.term.onData((d) => {
-    if (runner.busy) runner.stdin(d);
-  });
 
   // ---- workspace ----------------------------------------------------------
-  const ws = new WorkspaceClient({
-    url: () => wsUrl(`/p/${encodeURIComponent(id)}/workspace`),
-    factory: browserWs,
-    name: me.name,
-    color: me.color,
-    onState: (_s, info) => updateConn(info),
-    onTree: (entries) => {
-      tree.setEntries(entries);
-      if (!tabs.length && !firstOpened) {
-        firstOpened = true;
-        const f = defaultFile(entries);
-        if (f) openFile(f);
-      }
-    },
-    onFs: (changes) => tree.apply(changes),
-    onError: (e) => toast(`Workspace: ${e.message}`, 'error'),
-  });
+  const ws = early.ws;
+  const bridge = early.bridge;
+  const onTree = (entries: FileEntry[]) => {
+    tree.setEntries(entries);
+    if (!tabs.length && !firstOpened) {
+      firstOpened = true;
+      const f = defaultFile(entries);
+      if (f) openFile(f);
+    }
+  };
+  bridge.onState = (_s, info) => updateConn(info);
+  bridge.onFs = (changes) => tree.apply(changes);
+  bridge.onError = (e) => toast(`Workspace: ${e.message}`, 'error');
   let firstOpened = false;
-  ws.start();
 
   let retryTimer: ReturnType<typeof setInterval> | null = null;
   function updateConn(info?: { attempt: number; retryInMs?: number; closeCode?: number }) {
@@ -322,7 +337,13 @@ function mountIde(root: HTMLElement, api: Api, pg: Playground, t0: number): () =
             closeTab(t, false);
             if (wasActive) openFile(to);
           } else {
-            toast(`${path} was ${reason === 'deleted' ? 'deleted' : 'closed'}`);
+            const why: Record<string, string> = {
+              deleted: 'was deleted',
+              not_text: 'was rewritten with content that is not text, so it was closed',
+              too_large: 'grew over the size limit for editing, so it was closed',
+              unreadable: 'could not be read any more, so it was closed',
+            };
+            toast(`${path} ${why[reason] ?? 'was closed'}`, reason === 'deleted' ? 'info' : 'error');
             closeTab(t, false);
           }
         },
@@ -375,6 +396,7 @@ function mountIde(root: HTMLElement, api: Api, pg: Playground, t0: number): () =
       view.dom.hidden = false;
       placeholder.hidden = true;
       view.focus();
+      markReady();
     } else {
       view.dom.hidden = true;
       placeholder.hidden = false;
@@ -555,17 +577,17 @@ function mountIde(root: HTMLElement, api: Api, pg: Playground, t0: number): () =
       toast(`${(e as Error).message}. Check the connection, then run again.`, 'error');
       return;
     }
-    term.term.reset();
+    term.reset();
     term.writeLines(`▶ ${t.path}\n`, 'dim');
     runChip.className = 'run-result running';
     runChip.textContent = 'running…';
     const started = performance.now();
     const ok = runner.startRun(
-      { entry: t.path, cols: term.term.cols, rows: term.term.rows, tty: true },
+      { entry: t.path, cols: term.cols, rows: term.rows, tty: true },
       {
         onStarted: () => {
           stopBtn.disabled = false;
-          term.term.focus();
+          term.focus();
         },
         onCompile: (data, cached) => {
           if (data) term.writeLines(data.endsWith('\n') ? data : data + '\n', 'red');
@@ -667,27 +689,70 @@ function mountIde(root: HTMLElement, api: Api, pg: Playground, t0: number): () =
     unsent: () => active?.doc.unsent ?? 0,
     lastRun: () => lastRun,
   };
-  const markReady = () => {
+  markReady = () => {
     if (!w.__pg!.readyMs && active?.doc.isLoaded) {
       w.__pg!.readyMs = performance.now() - t0;
       w.__pg!.navMs = performance.now();
       document.body.dataset.ready = 'true';
+      setTimeout(loadTerminal, 0);
     }
   };
-  const readyTimer = setInterval(() => {
-    markReady();
-    if (w.__pg!.readyMs) clearInterval(readyTimer);
-  }, 20);
 
-  updateConn();
+  bridge.onTree = onTree;
+  if (bridge.tree) onTree(bridge.tree);
+  if (!readOnly) runner.start();
+  updateConn(bridge.state?.info);
   return () => {
-    clearInterval(readyTimer);
+    clearTimeout(termFallback);
     if (retryTimer) clearInterval(retryTimer);
     document.removeEventListener('keydown', onKey);
     for (const t of tabs) t.doc.close();
+    bridge.onState = bridge.onTree = bridge.onFs = bridge.onError = undefined;
     ws.stop();
     runner.stop();
     term.dispose();
     view.destroy();
   };
+}
+
+// Stands in for the terminal until xterm.js is loaded: calls wait in order.
+class TermProxy {
+  private t: IdeTerminal | null = null;
+  private queue: ((t: IdeTerminal) => void)[] = [];
+  private disposed = false;
+  attach(t: IdeTerminal): void {
+    if (this.disposed) return t.dispose();
+    this.t = t;
+    for (const f of this.queue) f(t);
+    this.queue = [];
+  }
+  private do(f: (t: IdeTerminal) => void): void {
+    if (this.t) f(this.t);
+    else this.queue.push(f);
+  }
+  write(s: string): void {
+    this.do((t) => t.write(s));
+  }
+  writeLines(s: string, color?: 'red' | 'dim' | 'green' | 'yellow'): void {
+    this.do((t) => t.writeLines(s, color));
+  }
+  reset(): void {
+    this.do((t) => t.term.reset());
+  }
+  clear(): void {
+    this.do((t) => t.term.clear());
+  }
+  focus(): void {
+    this.do((t) => t.term.focus());
+  }
+  get cols(): number {
+    return this.t?.term.cols ?? 80;
+  }
+  get rows(): number {
+    return this.t?.term.rows ?? 24;
+  }
+  dispose(): void {
+    this.disposed = true;
+    this.t?.dispose();
+  }
 }

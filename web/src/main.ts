@@ -4,6 +4,7 @@ import './style.css';
 import { renderHome } from './home';
 import { parseRoute, navigate } from './router';
 import { brand, h, messagePage } from './ui';
+import { startEarly } from './early';
 
 const app = document.getElementById('app')!;
 let cleanup: (() => void) | null = null;
@@ -15,14 +16,17 @@ async function route(): Promise<void> {
   const r = parseRoute(location.pathname);
   if (r.page === 'ide') {
     if (!location.pathname.endsWith('/')) history.replaceState(null, '', location.pathname + '/');
+    // Look the playground up and connect while the IDE's code loads.
+    const early = startEarly(r.id);
+    cleanup = () => early.ws.stop();
     const { renderIde } = await import('./ide');
-    cleanup = renderIde(app, r.id);
+    cleanup = renderIde(app, r.id, early);
   } else if (r.page === 'home') {
     cleanup = renderHome(app);
   } else {
     app.append(
       h('header', { class: 'topbar' }, brand()),
-      messagePage({ icon: '🧭', title: 'Page not found', text: `There is nothing at ${location.pathname}.`, actions: [h('a', { class: 'btn primary', href: '/' }, 'Go to your playgrounds')] }),
+      messagePage({ icon: 'compass', title: 'Page not found', text: `There is nothing at ${location.pathname}.`, actions: [h('a', { class: 'btn primary', href: '/' }, 'Go to your playgrounds')] }),
     );
   }
 }

@@ -1,4 +1,5 @@
 // Small DOM helpers: element builder, toasts, dialogs, theme toggle.
+import { icon } from './icons';
 
 type Child = Node | string | null | undefined | false;
 type Attrs = Record<string, unknown> & { class?: string; style?: string };
@@ -118,7 +119,7 @@ if (typeof matchMedia !== 'undefined') matchMedia('(prefers-color-scheme: dark)'
 
 export function themeToggle(): HTMLButtonElement {
   const btn = h('button', { class: 'btn ghost icon', type: 'button', title: 'Toggle light/dark theme', 'aria-label': 'Toggle light/dark theme' });
-  const paint = () => (btn.textContent = currentTheme() === 'dark' ? '☀' : '☾');
+  const paint = () => btn.replaceChildren(icon(currentTheme() === 'dark' ? 'sun' : 'moon'));
   btn.addEventListener('click', () => {
     const next = currentTheme() === 'dark' ? 'light' : 'dark';
     document.documentElement.dataset.theme = next;
@@ -158,7 +159,7 @@ export function relativeTime(iso: string | undefined, now = Date.now()): string 
 export function messagePage(opts: { icon: string; title: string; text: string; actions?: Node[]; extra?: Node }): HTMLElement {
   return h('div', { class: 'message-page' },
     h('div', { class: 'card', role: 'alert' },
-      h('div', { class: 'big', 'aria-hidden': 'true' }, opts.icon),
+      h('div', { class: 'big', 'aria-hidden': 'true' }, icon(opts.icon)),
       h('h1', null, opts.title),
       h('p', null, opts.text),
       opts.extra ?? null,

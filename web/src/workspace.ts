@@ -2,7 +2,7 @@
 // ReconnectingSocket: request/reply by id, file-tree events, and routing of
 // document messages to the open documents. Pure (no DOM).
 
-import { ReconnectingSocket, type SocketState, type Timers, type WebSocketFactory } from './socket';
+import { ReconnectingSocket, realTimers, type SocketState, type Timers, type WebSocketFactory } from './socket';
 import type { FileEntry } from './api';
 
 export interface WsError {
@@ -110,7 +110,7 @@ export class WorkspaceClient {
         reject(new RequestError('disconnected', 'Not connected to the workspace'));
         return;
       }
-      const timers = this.opts.timers ?? { setTimeout: globalThis.setTimeout, clearTimeout: globalThis.clearTimeout } as any;
+      const timers = this.opts.timers ?? realTimers;
       const timer = timers.setTimeout(() => {
         if (this.pending.delete(id)) reject(new RequestError('timeout', 'The workspace did not answer in time'));
       }, this.opts.requestTimeoutMs ?? 15000);
@@ -214,7 +214,7 @@ export class WorkspaceClient {
     if (typeof msg.id === 'number' && this.pending.has(msg.id)) {
       const p = this.pending.get(msg.id)!;
       this.pending.delete(msg.id);
-      (this.opts.timers?.clearTimeout ?? globalThis.clearTimeout)(p.timer as any);
+      (this.opts.timers ?? realTimers).clearTimeout(p.timer);
       if (msg.type === 'error') p.reject(new RequestError(msg.code ?? 'error', msg.message ?? 'error'));
       else p.resolve(msg);
       return;
@@ -240,7 +240,7 @@ export class WorkspaceClient {
     this.docIds.clear();
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
-      (this.opts.timers?.clearTimeout ?? globalThis.clearTimeout)(p.timer as any);
+      (this.opts.timers ?? realTimers).clearTimeout(p.timer);
       p.reject(new RequestError(code, message));
     }
   }
