@@ -34,12 +34,14 @@ class Hub {
       const p = spawn(binary, ['serve', '--listen', listen, '--data-dir', this.dataDir, '--web-dir', webDist], { stdio: ['ignore', 'pipe', 'pipe'] });
       this.proc = p;
       let out = '';
+      let started = false;
       const timer = setTimeout(() => reject(new Error(`hub did not print its URL within 20 s:\n${this.log}`)), 20000);
       const onData = (d) => {
         this.log += d;
         out += d;
         const m = /listening on (http:\/\/[^\s]+)/.exec(out);
-        if (m && !this.url.endsWith(m[1])) {
+        if (m && !started) {
+          started = true;
           clearTimeout(timer);
           this.url = m[1].replace(/\/$/, '');
           resolve(this.url);
