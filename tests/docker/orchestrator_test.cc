@@ -291,11 +291,12 @@ TEST_F(DockerTest, OrphansAreListedAndDestroyed) {
   std::string a = NewId(), b = NewId();
   ASSERT_TRUE(orch_->CreateVolume(Spec(a), nullptr).ok());
   ASSERT_TRUE(orch_->CreateVolume(Spec(b), nullptr).ok());
-  (void)orch_->Start(Spec(b), nullptr, Clock::now() + 1ms);
   // A labelled container left behind by a hub killed mid-create.
+  MakeRunDir(b);
   json::object c = docker::ContainerConfig(Config(), Spec(b), "runner");
   json::value body = c;
-  ASSERT_TRUE(api_.Json(verb::post, "/containers/create?name=" + docker::ContainerName(b, "runner"), &body).ok());
+  auto created = api_.Json(verb::post, "/containers/create?name=" + docker::ContainerName(b, "runner"), &body);
+  ASSERT_TRUE(created.ok()) << created.error().message;
 
   // A fresh orchestrator (a restarted hub) sees both.
   DockerConfig config = Config();

@@ -78,7 +78,7 @@ class DockerOrchestrator final : public Orchestrator {
 
     json::value create = json::object{
         {"Name", volume},
-        {"Labels", json::object{{docker::kLabelId, spec.id}, {docker::kLabelManaged, "true"}}}};
+        {"Labels", docker::Labels(config_, spec.id, "")}};
     PG_RETURN_IF_ERROR(api_.Json(verb::post, "/volumes/create", &create));
     if (record) record("docker.volume", volume);
     auto seeded = Seed(spec, *files);
@@ -157,7 +157,9 @@ class DockerOrchestrator final : public Orchestrator {
 
   Result<std::vector<std::string>> ListOwned() override {
     std::set<std::string> ids;
-    const std::string filter = LabelFilter({std::string(docker::kLabelManaged) + "=true"});
+    // Only this hub's: other hubs may share the engine.
+    const std::string filter = LabelFilter({std::string(docker::kLabelManaged) + "=true",
+                                            std::string(docker::kLabelHub) + "=" + docker::HubLabel(config_)});
     PG_ASSIGN_OR_RETURN(json::value containers, api_.Json(verb::get, "/containers/json?all=1&filters=" + filter));
     if (containers.is_array()) {
       for (const auto& c : containers.as_array()) {
@@ -223,7 +225,7 @@ class DockerOrchestrator final : public Orchestrator {
         {"Cmd", json::array{}},
         {"User", std::to_string(docker::kUid) + ":" + std::to_string(docker::kGid)},
         {"NetworkDisabled", true},
-        {"Labels", json::object{{docker::kLabelId, spec.id}, {docker::kLabelRole, "seed"}, {docker::kLabelManaged, "true"}}},
+        {"Labels", docker::Labels(config_, spec.id, "seed")},
         {"HostConfig",
          json::object{{"NetworkMode", "none"},
                       {"ReadonlyRootfs", true},

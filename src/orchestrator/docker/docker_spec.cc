@@ -2,12 +2,25 @@
 
 #include <algorithm>
 
+#include "common/crypto.h"
+
 namespace pg::orchestrator::docker {
 
 std::string VolumeName(const std::string& id) { return "playground-" + id; }
 
 std::string ContainerName(const std::string& id, std::string_view role) {
   return "playground-" + id + "-" + std::string(role);
+}
+
+std::string HubLabel(const DockerConfig& config) { return Sha256Hex(config.data_dir).substr(0, 16); }
+
+json::object Labels(const DockerConfig& config, const std::string& id, std::string_view role) {
+  json::object labels;
+  labels[kLabelId] = id;
+  if (!role.empty()) labels[kLabelRole] = role;
+  labels[kLabelManaged] = "true";
+  labels[kLabelHub] = HubLabel(config);
+  return labels;
 }
 
 std::string RunDir(const DockerConfig& config, const std::string& id) { return config.data_dir + "/run/" + id; }
@@ -20,11 +33,6 @@ json::object ContainerConfig(const DockerConfig& config, const PlaygroundSpec& s
   const int64_t pids = std::max<int64_t>(spec.limits.pids, 16);
   // /tmp is a tmpfs (charged to the container's memory): compilers need room.
   const int64_t tmp_mb = std::clamp<int64_t>(spec.limits.memory_mb / 4, 16, runner ? 256 : 64);
-
-  json::object labels;
-  labels[kLabelId] = spec.id;
-  labels[kLabelRole] = role;
-  labels[kLabelManaged] = "true";
 
   json::array mounts;
   mounts.push_back(json::object{{"Type", "volume"}, {"Source", VolumeName(spec.id)}, {"Target", "/workspace"}});
@@ -59,7 +67,7 @@ json::object ContainerConfig(const DockerConfig& config, const PlaygroundSpec& s
   c["WorkingDir"] = "/workspace";
   c["Hostname"] = "playground";
   c["Env"] = json::array{"HOME=/tmp", "LANG=C.UTF-8", "PLAYGROUND_CONTAINER=docker", "PLAYGROUND_ID=" + spec.id};
-  c["Labels"] = std::move(labels);
+  c["Labels"] = Labels(config, spec.id, role);
   c["NetworkDisabled"] = true;
   c["StopTimeout"] = 3;
   c["HostConfig"] = std::move(host);

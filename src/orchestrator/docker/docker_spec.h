@@ -15,6 +15,9 @@ namespace pg::orchestrator::docker {
 inline constexpr std::string_view kLabelId = "io.playground.id";
 inline constexpr std::string_view kLabelRole = "io.playground.role";  // workspace | runner | seed
 inline constexpr std::string_view kLabelManaged = "io.playground.managed";  // "true"
+// The hub (data dir) a resource belongs to: several hubs (tests, benches)
+// may share one engine, and each reconciles only its own resources.
+inline constexpr std::string_view kLabelHub = "io.playground.hub";
 
 // The unprivileged user both containers run as (pg in the images).
 inline constexpr int kUid = 1000;
@@ -25,6 +28,10 @@ inline constexpr int kMaxRestarts = 5;
 // Preconditions for all: IsValidPlaygroundId(id).
 std::string VolumeName(const std::string& id);                              // playground-<id>
 std::string ContainerName(const std::string& id, std::string_view role);   // playground-<id>-<role>
+// The value of kLabelHub for `config`: a hash of its data dir.
+std::string HubLabel(const DockerConfig& config);
+// The labels every resource of playground `id` carries (role: "" for none).
+json::object Labels(const DockerConfig& config, const std::string& id, std::string_view role);
 // <data-dir>/run/<id>: bind-mounted at /run/playground, holds the sockets.
 std::string RunDir(const DockerConfig& config, const std::string& id);
 
