@@ -197,8 +197,10 @@ export function shareDialog(api: Api, pg: Playground): void {
       field.select();
       if (await copyText(url)) toast(`${role === 'viewer' ? 'Viewer' : 'Editor'} link copied`);
     } catch (err) {
-      const msg = err instanceof ApiError && (err.status === 404 || err.status === 405) && err.code !== 'not_found'
-        ? 'Share links are not available on this server.'
+      // The playground exists (we are looking at it): a 404/405 here means
+      // the server has no share links.
+      const msg = err instanceof ApiError && (err.status === 404 || err.status === 405)
+        ? 'Share links are not available on this server yet.'
         : describeError(err);
       out.replaceChildren(h('div', { class: 'banner error', role: 'alert' }, msg));
     }

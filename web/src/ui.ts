@@ -136,7 +136,7 @@ export function themeToggle(): HTMLButtonElement {
 }
 
 export function brand(): HTMLAnchorElement {
-  return h('a', { class: 'brand', href: '/', 'aria-label': 'playground home' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '▶'), 'playground');
+  return h('a', { class: 'brand', href: '/', 'aria-label': 'playground home' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, icon('play')), h('span', { class: 'brand-text' }, 'playground'));
 }
 
 export function relativeTime(iso: string | undefined, now = Date.now()): string {
