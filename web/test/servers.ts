@@ -46,7 +46,12 @@ export class RealServer {
     const p = this.proc;
     if (!p || p.exitCode !== null || p.signalCode) return;
     await new Promise<void>((r) => {
-      p.once('exit', () => r());
+      // A server that does not finish its shutdown in 5 s is killed.
+      const t = setTimeout(() => p.kill('SIGKILL'), 5000);
+      p.once('exit', () => {
+        clearTimeout(t);
+        r();
+      });
       p.kill(signal);
     });
   }
