@@ -138,6 +138,13 @@ describe('web IDE end to end', { skip: !binary && 'PG_BINARY is not set' }, () =
   after(async () => {
     await browser?.close();
     if (hub) {
+      // Delete the playgrounds (their containers outlive the hub otherwise).
+      try {
+        const { items } = await hub.api('GET', '/api/v1/playgrounds?limit=500');
+        for (const p of items) await hub.api('DELETE', `/api/v1/playgrounds/${p.id}`).catch(() => {});
+      } catch (e) {
+        console.log(`# cleanup: ${e.message}`);
+      }
       await hub.kill('SIGTERM');
       fs.writeFileSync(path.join(outDir, 'e2e-hub.log'), hub.log);
     }
