@@ -157,7 +157,7 @@ class EcsContract : public ::testing::TestWithParam<Mode> {
       ASSERT_TRUE(s.ok()) << s.error().message;
       EXPECT_TRUE(orch.Stop(spec).ok());  // stopping a stopped playground succeeds
       for (const auto& leak : fake_.Leaks()) {
-        EXPECT_EQ(leak.find("ecs task "), std::string::npos) << leak;
+        EXPECT_EQ(leak.find("ecs task arn:"), std::string::npos) << leak;
         EXPECT_EQ(leak.find("elb "), std::string::npos) << leak;
       }
     }
@@ -300,7 +300,7 @@ TEST_P(EcsContract, FailedStartRollsBack) {
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.error().code, "not_ready");
   for (const auto& leak : fake_.Leaks()) {
-    EXPECT_EQ(leak.find("ecs task "), std::string::npos) << leak;
+    EXPECT_EQ(leak.find("ecs task arn:"), std::string::npos) << leak;
     EXPECT_EQ(leak.find("elb "), std::string::npos) << leak;
   }
   spec.resources = rec;
