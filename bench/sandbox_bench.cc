@@ -4,6 +4,7 @@
 // `docker run --rm --network none` (when an engine and the image exist),
 // interleaved round by round so every peer sees the same machine load.
 // Usage: sandbox_bench [rounds]   (default 40; docker gets at most 10)
+// python3 is /usr/bin/python3 everywhere (a PATH lookup could hit a shim).
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,7 +55,7 @@ struct Peer {
 
 int main(int argc, char** argv) {
   int rounds = argc > 1 ? std::atoi(argv[1]) : 40;
-  const std::vector<std::vector<std::string>> programs = {{"/bin/true"}, {"python3", "-c", "pass"}};
+  const std::vector<std::vector<std::string>> programs = {{"/bin/true"}, {"/usr/bin/python3", "-c", "pass"}};
   std::vector<Peer> peers;
   peers.push_back({"bare fork/exec", [](const auto& a) { return TimeCommand(a); }});
   const bool cg = pg::sandbox::HostCapabilities().cgroups;
@@ -88,6 +89,8 @@ int main(int argc, char** argv) {
                          std::vector<std::string> v = {"docker", "run", "--rm", "--network", "none",
                                                        "playground-base:latest"};
                          v.insert(v.end(), a.begin(), a.end());
+                         // The image's own python3 (its path may differ from the host's).
+                         if (v[6] == "/usr/bin/python3") v[6] = "python3";
                          return TimeCommand(v);
                        },
                        10});

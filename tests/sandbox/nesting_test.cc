@@ -71,6 +71,8 @@ Nested RunNested(bool allow_nesting, const std::string& script, std::vector<std:
   s.mounts.push_back({self, "/opt/test/nesting_test", false});
   s.env = {"PG_SANDBOX_NESTED_CHILD=1", "INNER_SCRIPT=" + script};
   for (auto& e : env) s.env.push_back(e);
+  for (const char* san : {"ASAN_OPTIONS", "UBSAN_OPTIONS"})  // sanitizer builds run this binary inside
+    if (const char* v = std::getenv(san)) s.env.push_back(std::string(san) + "=" + v);
   s.allow_nesting = allow_nesting;
   s.limits.memory_bytes = 512ll << 20;
   s.limits.pids = 200;
