@@ -1,10 +1,12 @@
 // Launch basics: programs run, see a new root, new namespaces, uid 1000.
+#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <fstream>
 #include <thread>
 
@@ -198,6 +200,46 @@ TEST(Launch, ManyInParallelThreads) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 40);
+}
+
+}  // namespace
+}  // namespace pg::sandbox
+
+namespace pg::sandbox {
+namespace {
+
+int OpenFds() {
+  int n = 0;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    while (readdir(d)) ++n;
+    closedir(d);
+  }
+  return n;
+}
+
+TEST(Launch, NoDescriptorLeaks) {
+  Spec warm;
+  warm.argv = {"/bin/true"};
+  ASSERT_TRUE(testing::RunSandbox(warm).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  int before = OpenFds();
+  for (int i = 0; i < 10; ++i) {
+    Spec s = testing::Shell(i % 2 ? "true" : "exit 3");
+    s.limits.memory_bytes = 64 << 20;
+    ASSERT_TRUE(testing::RunSandbox(s).ok());
+    Spec bad;
+    bad.argv = {"/no/such/program"};
+    ASSERT_FALSE(Launch(bad).ok());
+    auto killed = Launch(testing::Shell("sleep 10"));
+    ASSERT_TRUE(killed.ok());
+    killed->reset();  // the destructor kills and reaps
+  }
+  int after = OpenFds();
+  for (int i = 0; i < 100 && after > before; ++i) {  // namespace references close in the background
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    after = OpenFds();
+  }
+  EXPECT_EQ(after, before);
 }
 
 }  // namespace
