@@ -1195,7 +1195,7 @@ class WorkspaceServer {
 
   std::unique_ptr<asio::posix::stream_descriptor> inotify_;
   std::unique_ptr<asio::steady_timer> flush_timer_;
-  std::array<char, 64 * 1024> ev_buf_{};
+  alignas(inotify_event) std::array<char, 64 * 1024> ev_buf_{};
   std::map<int, std::string> dir_of_;
   std::map<std::string, int> wd_of_;
   std::set<std::string> pending_;
