@@ -15,12 +15,13 @@ const r = JSON.parse(process.argv[1])
 const f = (x, d = 2) => x.toFixed(d)
 const pad = (s, n) => String(s).padStart(n)
 console.log("== workspace server vs @y/websocket-server (Yjs), one document, TCP loopback ==")
-console.log("clients | fan-out p50 ms (pg / yjs) | fan-out p99 ms (pg / yjs) | accepted updates/s (pg / yjs) | ratio")
+console.log("clients | fan-out p50 ms (pg / yjs) | fan-out p99 ms (pg / yjs) | accepted updates/s (pg / yjs) | ratio | pg, 10 updates a push")
 for (const n of Object.keys(r.clients)) {
   const p = r.clients[n].playground, y = r.clients[n].yjs
   console.log(pad(n, 7) + " | " + pad(f(p.p50, 3) + " / " + f(y.p50, 3), 25) + " | " +
     pad(f(p.p99, 3) + " / " + f(y.p99, 3), 25) + " | " + pad(f(p.updatesPerSec, 0) + " / " + f(y.updatesPerSec, 0), 29) +
-    " | " + pad(f(p.updatesPerSec / y.updatesPerSec, 1) + "x", 5))
+    " | " + pad(f(p.updatesPerSec / y.updatesPerSec, 1) + "x", 5) + " | " + pad(f(p.batchedPerSec, 0) + " (" +
+    f(p.batchedPerSec / y.updatesPerSec, 1) + "x)", 21))
 }
 console.log("memory per open document (10 KB text): playground " + f(r.memory.playground.perDocKb, 1) +
   " KB, yjs " + f(r.memory.yjs.perDocKb, 1) + " KB")

@@ -130,8 +130,11 @@ async function pgLatency (port, n, edits) {
   return { p50: percentile(samples, 50), p99: percentile(samples, 99), samples: samples.length }
 }
 
-async function pgThroughput (port, n, seconds) {
-  const p = `tp-${n}.txt`
+// `batch` > 1: a client pushes that many updates at once (a collab client
+// sends all its unconfirmed updates; here it always has `batch` ready).
+async function pgThroughput (port, n, seconds, batch = 1) {
+  const p = `tp-${n}-${batch}.txt`
+  fs.writeFileSync(path.join(root, p), text1k)
   const clients = []
   for (let i = 0; i < n; i++) { const c = new PgClient(port); await c.connect(); clients.push(c) }
   let len0 = 0
@@ -147,7 +150,9 @@ async function pgThroughput (port, n, seconds) {
   const push = (c) => {
     if (!running || c.inflight) return
     c.inflight = true
-    c.send({ type: 'push', path: p, version: c.version, updates: [{ clientID: c.id, changes: [[0, 'x'], len0 + c.version] }] })
+    const updates = []
+    for (let k = 0; k < batch; k++) updates.push({ clientID: c.id, changes: [[0, 'x'], len0 + c.version + k] })
+    c.send({ type: 'push', path: p, version: c.version, updates })
   }
   clients.forEach((c, i) => {
     c.id = 'c' + i
@@ -329,8 +334,9 @@ async function yMemory (port, pid, docs) {
 
 // ------------------------------------------------------------------ main
 
+let root
 async function main () {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pg-wsbench-'))
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'pg-wsbench-'))
   fs.writeFileSync(path.join(root, 'small.txt'), text1k)
   for (const n of [2, 16, 64]) {
     fs.writeFileSync(path.join(root, `lat-${n}.txt`), text1k)
@@ -355,8 +361,9 @@ async function main () {
       const yl = await yLatency(yPort, n, n === 64 ? edits / 2 : edits)
       log(`clients ${n}: throughput`)
       const pt = await pgThroughput(pgPort, n, seconds)
+      const pb = await pgThroughput(pgPort, n, seconds, 10)
       const yt = await yThroughput(yPort, n, seconds)
-      results.clients[n] = { playground: { ...pl, ...pt }, yjs: { ...yl, ...yt } }
+      results.clients[n] = { playground: { ...pl, ...pt, batchedPerSec: pb.updatesPerSec }, yjs: { ...yl, ...yt } }
     }
     log('memory')
     results.memory.playground = await pgMemory(pgPort, pg.pid, root, 200)
