@@ -203,8 +203,8 @@ Result<void> PlanMounts(const Spec& spec, const std::vector<CgroupBind>& cgroup_
     if (!IsNormalizedAbsolute(m.source) || !IsNormalizedAbsolute(m.target) || m.target == "/")
       return Error::BadRequest("invalid_spec", "sandbox: mount paths must be absolute and normalized: " + m.source +
                                                    " -> " + m.target);
-    for (const char* reserved : {"/proc", "/dev", "/etc", "/usr", "/sys"})
-      if (Under(m.target, reserved))
+    for (const char* reserved : {"/proc", "/dev", "/sys", "/etc", "/usr"})
+      if (Under(m.target, reserved) && (own_root || std::string(reserved) == "/proc" || std::string(reserved) == "/dev"))
         return Error::BadRequest("invalid_spec", "sandbox: mount target " + m.target + " is reserved");
     struct stat st;
     if (stat(m.source.c_str(), &st) != 0)

@@ -244,3 +244,30 @@ TEST(Launch, NoDescriptorLeaks) {
 
 }  // namespace
 }  // namespace pg::sandbox
+
+namespace pg::sandbox {
+namespace {
+
+TEST(Launch, OwnRootfs) {
+  // A rootfs directory of our own (here: the host's /usr bound into it).
+  pg::testing::TempDir root;
+  const std::string r = root.path();
+  ASSERT_EQ(chmod(r.c_str(), 0755), 0);  // the tree (uid 1000 inside) must be able to enter its root
+  ASSERT_EQ(mkdir((r + "/usr").c_str(), 0755), 0);
+  ASSERT_EQ(mkdir((r + "/etc").c_str(), 0755), 0);
+  for (const char* l : {"bin", "lib", "lib64", "sbin"})
+    ASSERT_EQ(symlink((std::string("usr/") + l).c_str(), (r + "/" + l).c_str()), 0);
+  std::ofstream(r + "/etc/marker") << "from-rootfs";
+  Spec s = testing::Shell("cat /etc/marker; echo; ls /etc; touch /x 2>/dev/null || echo ro");
+  s.rootfs = r;
+  s.mounts.push_back({"/usr", "/usr", false});
+  auto res = testing::RunSandbox(s);
+  ASSERT_TRUE(res.ok()) << res.error().message;
+  EXPECT_EQ(res->out, "from-rootfs\nmarker\nro\n") << res->err;
+  Spec bad = testing::Shell("true");
+  bad.rootfs = r + "/missing";
+  EXPECT_EQ(Launch(bad).error().status, 400);
+}
+
+}  // namespace
+}  // namespace pg::sandbox
