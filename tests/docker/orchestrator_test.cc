@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -121,17 +122,6 @@ class DockerTest : public ::testing::Test {
     ::mkdir((dir_.path() + "/run/" + id).c_str(), 0700);
     ASSERT_EQ(::chown((dir_.path() + "/run/" + id).c_str(), 1000, 1000), 0);
   }
-  // Is the workspace server in the image still a placeholder? (Then Start
-  // cannot become ready and the serving test skips.)
-  bool ServersImplemented() {
-    json::object c{{"Image", Config().workspace_image},
-                   {"Entrypoint", json::array{"/bin/sh", "-c"}},
-                   {"Cmd", json::array{"timeout 2 playground workspace-server --root /tmp --listen unix:/tmp/x.sock 2>&1"}},
-                   {"Labels", json::object{{"io.playground.managed", "probe"}}},
-                   {"HostConfig", json::object{{"NetworkMode", "none"}}}};
-    std::string out = RunContainer("playground-probe-" + NewPlaygroundId(), c);
-    return out.find("being built") == std::string::npos;
-  }
   DockerConfig Config() {
     DockerConfig c;
     c.data_dir = dir_.path();
@@ -155,13 +145,22 @@ TEST_F(DockerTest, CreateVolumeSeedsTemplateOwnedByContainerUserAndIsIdempotent)
   EXPECT_EQ(vol->at("Labels").at("io.playground.id").as_string(), id);
   EXPECT_EQ(vol->at("Labels").at("io.playground.managed").as_string(), "true");
   EXPECT_TRUE(Labelled("containers", id).empty()) << "the seed container must be gone";
-  ASSERT_TRUE(orch_->CreateVolume(Spec(id), nullptr).ok());  // kept as it is
+  EXPECT_EQ(recorded["docker.seeded"], "1");
 
-  std::string out = Probe(Spec(id), "workspace", "stat -c '%u:%g %n' /workspace /workspace/main.py; cat /workspace/main.py; touch /workspace/new && echo writable");
+  std::string out = Probe(Spec(id), "workspace", "stat -c '%u:%g %n' /workspace /workspace/main.py; cat /workspace/main.py; echo mine > /workspace/main.py && echo writable");
   EXPECT_NE(out.find("1000:1000 /workspace\n"), std::string::npos) << out;
   EXPECT_NE(out.find("1000:1000 /workspace/main.py"), std::string::npos) << out;
   EXPECT_NE(out.find("Hello, world!"), std::string::npos) << out;
   EXPECT_NE(out.find("writable"), std::string::npos) << out;
+
+  // Seeded before (as the registry records): kept as it is.
+  PlaygroundSpec again = Spec(id);
+  again.resources = recorded;
+  ASSERT_TRUE(orch_->CreateVolume(again, nullptr).ok());
+  EXPECT_EQ(Probe(Spec(id), "workspace", "cat /workspace/main.py"), "mine\n");
+  // Created but never seeded (a hub killed in between): seeded now.
+  ASSERT_TRUE(orch_->CreateVolume(Spec(id), nullptr).ok());
+  EXPECT_NE(Probe(Spec(id), "workspace", "cat /workspace/main.py").find("Hello, world!"), std::string::npos);
 
   std::string blank = NewId();
   ASSERT_TRUE(orch_->CreateVolume(Spec(blank, "blank"), nullptr).ok());
@@ -204,14 +203,43 @@ TEST_F(DockerTest, ContainersAreConfinedAsSpecified) {
   EXPECT_EQ(st.st_uid, 1000u);
 }
 
-TEST_F(DockerTest, StartFailingAtDeadlineLeavesNothingRunningAndDestroyLeavesNothing) {
+// An image whose "playground" crashes at once: built from playground-base
+// through the engine's build API (cached after the first time).
+std::string CrashingImage(docker::Api& api) {
+  const std::string dockerfile =
+      "FROM playground-base:latest\n"
+      "RUN printf '#!/bin/sh\\necho crashing on purpose >&2\\nexit 3\\n' > /usr/local/bin/playground"
+      " && chmod 755 /usr/local/bin/playground\n";
+  auto tar = docker::MakeTar({{"Dockerfile", dockerfile}}, 0, 0);
+  if (!tar.ok()) return "";
+  auto r = api.Call(verb::post, "/build?t=playground-test-crashing:latest&rm=1&forcerm=1", std::move(*tar),
+                    "application/x-tar", 120s);
+  if (!r.ok() || r->status != 200 || r->body.find("errorDetail") != std::string::npos) {
+    ADD_FAILURE() << (r.ok() ? r->body : r.error().message);
+    return "";
+  }
+  return "playground-test-crashing:latest";
+}
+
+TEST_F(DockerTest, StartOfCrashingServersFailsEarlyWithLogsAndLeavesNothingRunning) {
+  std::string image = CrashingImage(api_);
+  ASSERT_FALSE(image.empty());
+  DockerConfig config = Config();
+  config.workspace_image = image;
+  auto o = MakeDockerOrchestrator(config);
+  ASSERT_TRUE(o.ok()) << o.error().message;
+  auto& orch = *o;
   std::string id = NewId();
-  ASSERT_TRUE(orch_->CreateVolume(Spec(id), nullptr).ok());
+  ASSERT_TRUE(orch->CreateVolume(Spec(id), nullptr).ok());
   std::map<std::string, std::string> recorded;
-  auto r = orch_->Start(Spec(id), [&](const std::string& k, const std::string& v) { recorded[k] = v; },
-                        Clock::now() + 1ms);
+  auto t0 = Clock::now();
+  auto r = orch->Start(Spec(id), [&](const std::string& k, const std::string& v) { recorded[k] = v; },
+                       Clock::now() + 60s);
   ASSERT_FALSE(r.ok());
+  EXPECT_LT(Clock::now() - t0, 30s) << "must not wait for the deadline once the container gave up";
   EXPECT_EQ(r.error().code, "not_ready");
+  EXPECT_NE(r.error().message.find("crashing on purpose"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("restarts 5"), std::string::npos) << r.error().message;
   EXPECT_EQ(recorded.size(), 2u);  // both container ids recorded as soon as they existed
   EXPECT_EQ(recorded["docker.workspace"].size(), 64u);
   EXPECT_TRUE(Labelled("containers", id).empty());
@@ -361,9 +389,8 @@ TEST(DockerFactory, ReportsMissingEngineImagesAndBadConfig) {
   EXPECT_NE(r.error().message.find("build-images.sh"), std::string::npos);
 }
 
-// Once the servers exist: the full lifecycle against the images.
+// The full lifecycle against the images' real servers.
 TEST_F(DockerTest, LifecycleServesBothSocketsStopsAdoptsAndDestroys) {
-  if (!ServersImplemented()) GTEST_SKIP() << "workspace-server of this build is still a placeholder";
   std::string id = NewId();
   ASSERT_TRUE(orch_->CreateVolume(Spec(id), nullptr).ok());
   auto b = orch_->Start(Spec(id), nullptr, Clock::now() + 30s);

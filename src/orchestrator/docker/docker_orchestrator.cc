@@ -23,6 +23,8 @@ using boost::beast::http::verb;
 using docker::Api;
 
 constexpr std::string_view kRoles[] = {"workspace", "runner"};
+// Resource key recorded once the volume holds its template.
+const std::string kSeeded = "docker.seeded";
 
 Result<void> CheckId(const std::string& id) {
   if (!IsValidPlaygroundId(id)) return Error::BadRequest("invalid_id", "not a playground id: '" + id + "'");
@@ -72,7 +74,13 @@ class DockerOrchestrator final : public Orchestrator {
     auto existing = api_.Json(verb::get, "/volumes/" + volume);
     if (existing.ok()) {
       if (record) record("docker.volume", volume);
-      return Ok();  // kept as it is
+      // Seeded before: kept as it is. A volume whose seeding never completed
+      // (hub killed in between; nothing has run on it) is seeded again.
+      if (spec.resources.count(kSeeded)) return Ok();
+      auto seeded = Seed(spec, *files);
+      if (!seeded.ok()) return seeded.error();
+      if (record) record(kSeeded, "1");
+      return Ok();
     }
     if (existing.error().code != "not_found") return existing.error();
 
@@ -88,6 +96,7 @@ class DockerOrchestrator final : public Orchestrator {
       (void)api_.Call(verb::delete_, "/volumes/" + volume + "?force=1");
       return seeded.error();
     }
+    if (record) record(kSeeded, "1");
     return Ok();
   }
 
