@@ -8,8 +8,8 @@ namespace pg::workspace {
 
 namespace {
 // Chunks are built at kChunk units and grown in place up to kMaxChunk.
-constexpr size_t kChunk = 512;
-constexpr size_t kMaxChunk = 1024;
+constexpr size_t kChunk = 2048;
+constexpr size_t kMaxChunk = 4096;
 }  // namespace
 
 struct Text::Node {
