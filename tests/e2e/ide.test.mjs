@@ -61,11 +61,17 @@ class Hub {
     return fs.readFileSync(path.join(this.dataDir, 'admin-token'), 'utf8').trim();
   }
 
+  // Sends `signal`; a hub still running 10 s later gets SIGKILL.
   kill(signal = 'SIGKILL') {
     return new Promise((resolve) => {
-      if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode) return resolve();
-      this.proc.once('exit', () => resolve());
-      this.proc.kill(signal);
+      const p = this.proc;
+      if (!p || p.exitCode !== null || p.signalCode) return resolve();
+      const t = setTimeout(() => p.kill('SIGKILL'), 10000);
+      p.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      p.kill(signal);
     });
   }
 
@@ -74,6 +80,7 @@ class Hub {
       method,
       headers: { Authorization: `Bearer ${this.adminToken}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(30000),
     });
     const text = await res.text();
     if (!res.ok) throw new Error(`${method} ${p} -> ${res.status} ${text}`);
@@ -136,7 +143,10 @@ describe('web IDE end to end', { skip: !binary && 'PG_BINARY is not set' }, () =
   });
 
   after(async () => {
-    await browser?.close();
+    const step = (what) => process.env.PG_E2E_DEBUG && console.log(`# after: ${what}`);
+    step('closing the browser');
+    await Promise.race([browser?.close(), new Promise((r) => setTimeout(r, 10000))]);
+    step('deleting playgrounds');
     if (hub) {
       // Delete the playgrounds (their containers outlive the hub otherwise).
       try {
@@ -145,7 +155,9 @@ describe('web IDE end to end', { skip: !binary && 'PG_BINARY is not set' }, () =
       } catch (e) {
         console.log(`# cleanup: ${e.message}`);
       }
+      step('stopping the hub');
       await hub.kill('SIGTERM');
+      step('done');
       fs.writeFileSync(path.join(outDir, 'e2e-hub.log'), hub.log);
     }
     if (process.env.PG_E2E_KEEP) console.log(`kept ${tmp}`);
@@ -307,6 +319,46 @@ describe('web IDE end to end', { skip: !binary && 'PG_BINARY is not set' }, () =
     await page.keyboard.press('Control+Enter');
     assert.equal(await editorText(page), before);
     await page.screenshot({ path: path.join(outDir, 'ide-viewer.png') });
+    await ctx.close();
+  });
+
+  it('manages files from the tree: create, rename, upload, download, delete', async () => {
+    assert.ok(pgId, 'needs the playground of the first test');
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+    const page = await login(ctx, hub);
+    await openIde(page, ideUrl);
+    const row = (p) => page.locator(`.tree-row[data-path="${p}"]`);
+    // Create (in a new folder) and open.
+    await page.click('button[aria-label="New file"]');
+    await page.fill('dialog input', 'lib/util.py');
+    await page.keyboard.press('Enter');
+    await row('lib/util.py').waitFor();
+    await waitFor(async () => (await page.evaluate(() => window.__pg.activePath())) === 'lib/util.py', 'the new file to open');
+    await page.keyboard.insertText('X = 1\n');
+    await waitFor(async () => (await page.evaluate(() => window.__pg.unsent())) === 0, 'edits sent');
+    // Rename.
+    await row('lib/util.py').hover();
+    await page.click('button[aria-label="Rename util.py"]');
+    await page.fill('dialog input', 'lib/helpers.py');
+    await page.keyboard.press('Enter');
+    await row('lib/helpers.py').waitFor();
+    await waitFor(async () => (await row('lib/util.py').count()) === 0, 'the old name to go');
+    await waitFor(async () => (await page.evaluate(() => window.__pg.activePath())) === 'lib/helpers.py', 'the tab to follow the rename');
+    assert.equal(await editorText(page), 'X = 1\n');
+    // Upload (binary) and download it back.
+    await page.setInputFiles('.sidebar input[type=file]', { name: 'data.bin', mimeType: 'application/octet-stream', buffer: Buffer.from([0, 1, 2, 255, 254]) });
+    await row('lib/data.bin').or(row('data.bin')).first().waitFor();
+    const uploaded = (await row('lib/data.bin').count()) ? 'lib/data.bin' : 'data.bin';
+    await row(uploaded).hover();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('button[aria-label="Download data.bin"]')]);
+    const bytes = fs.readFileSync(await download.path());
+    assert.deepEqual([...bytes], [0, 1, 2, 255, 254]);
+    // Delete (with confirmation).
+    await row('lib/helpers.py').hover();
+    await page.click('button[aria-label="Delete helpers.py"]');
+    await page.click('dialog button[value="ok"]');
+    await waitFor(async () => (await row('lib/helpers.py').count()) === 0, 'the file to be deleted');
+    await waitFor(async () => (await page.locator('.tab[data-path="lib/helpers.py"]').count()) === 0, 'its tab to close');
     await ctx.close();
   });
 

@@ -53,13 +53,14 @@ export function prompt(opts: {
 }): Promise<string | null> {
   return new Promise((resolve) => {
     const input = opts.input === false ? null : h('input', { class: 'input', value: opts.value ?? '', placeholder: opts.placeholder ?? '', 'aria-label': opts.title });
-    const dlg = h('dialog', null,
+    const dlg: HTMLDialogElement = h('dialog', null,
       h('form', { method: 'dialog' },
         h('h2', null, opts.title),
         opts.message ? h('p', null, opts.message) : null,
         input,
         h('div', { class: 'row' },
-          h('button', { class: 'btn', value: 'cancel', type: 'submit', formnovalidate: true }, 'Cancel'),
+          // Not a submit button: Enter in the input must mean OK.
+          h('button', { class: 'btn', type: 'button', onclick: () => dlg.close('cancel') }, 'Cancel'),
           h('button', { class: `btn ${opts.danger ? 'danger' : 'primary'}`, value: 'ok', type: 'submit' }, opts.ok ?? 'OK'),
         ),
       ),
