@@ -12,6 +12,9 @@ import os from 'node:os'
 import path from 'node:path'
 
 const sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms))
+async function waitFor (pred, ms = 5000) {
+  for (let t = 0; t < ms && !pred(); t += 10) await sleep(10)
+}
 
 async function startServer (root) {
   const sock = path.join(root, '..', 'ws.sock')
@@ -76,7 +79,7 @@ test('collab clients converge, resume and see disk changes', async () => {
     b.edit({ from: 8, insert: 'B\r\nC' })
     a.push(); b.push()
     await a.settle(); await b.settle()
-    await sleep(50)
+    await waitFor(() => a.text() === b.text() && getSyncedVersion(a.state) === 2)
     assert.equal(a.text(), b.text())
     assert.equal(a.text(), 'A😀one\ntwo\nB\nC')
     assert.equal(getSyncedVersion(a.state), 2)
@@ -86,16 +89,16 @@ test('collab clients converge, resume and see disk changes', async () => {
     a.push(); await a.settle()
     const rb = await b.connect(true)
     assert.equal(rb.text, null)
-    await sleep(100)
+    await waitFor(() => b.text() === a.text())
     assert.equal(b.text(), a.text())
-    await sleep(100)
+    await waitFor(() => fs.readFileSync(path.join(root, 'a.txt'), 'utf8') === 'one\r\ntwo\r\nB\r\nC')
     assert.equal(fs.readFileSync(path.join(root, 'a.txt'), 'utf8'), 'one\r\ntwo\r\nB\r\nC')
     // A program rewrites the file: a server update reaches both.
     const upd = a.next('updates')
     fs.writeFileSync(path.join(root, 'a.txt'), 'one\r\nTWO\r\n')
     const m = await upd
     assert.equal(m.updates[0].clientID, 'server')
-    await sleep(50)
+    await waitFor(() => a.text() === 'one\nTWO\n' && b.text() === 'one\nTWO\n')
     assert.equal(a.text(), 'one\nTWO\n')
     assert.equal(b.text(), 'one\nTWO\n')
     a.close(); b.close()
