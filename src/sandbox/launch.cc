@@ -279,7 +279,12 @@ Result<std::unique_ptr<Process>> Launch(const Spec& spec) {
   std::vector<internal::CgroupBind> binds;
   if (caps.cgroups) {
     std::string name = spec.cgroup.empty() ? "sandbox/" + RandomToken(8) : spec.cgroup;
-    PG_ASSIGN_OR_RETURN(cg, Cgroup::Create(name, spec.limits, spec.allow_nesting, plan->host_uid, plan->host_gid));
+    auto created = Cgroup::Create(name, spec.limits, spec.allow_nesting, plan->host_uid, plan->host_gid);
+    if (!created.ok()) {
+      if (internal::ValidateCgroupName(name).ok()) (void)Cgroup::Existing(name)->Destroy();  // partial leftovers
+      return created.error();
+    }
+    cg = std::move(created).value();
     PG_ASSIGN_OR_RETURN(plan->cgroup_procs_fds, cg->OpenProcs());
     for (int fd : plan->cgroup_procs_fds) fds.Add(fd);
     plan->cpu_usage_fd = fds.Add(cg->OpenCpuUsage(&plan->cpu_usage_usec));
