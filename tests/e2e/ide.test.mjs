@@ -229,9 +229,9 @@ describe('web IDE end to end', { skip: !binary && 'PG_BINARY is not set' }, () =
     await waitFor(async () => (await page.evaluate(() => window.__pg.unsent())) === 0, 'edits sent');
     await page.click('#run-btn');
     await waitFor(() => page.evaluate(() => document.querySelector('#run-status')?.dataset.status === 'compile_error'), 'compile error status');
-    const term = await terminalText(page);
-    assert.match(term, /missing/);
-    assert.match(term, /Compile error/);
+    // xterm renders asynchronously: wait for the text.
+    await waitFor(async () => /missing/.test(await terminalText(page)) && /Compile error/.test(await terminalText(page)), 'the compiler message in the terminal');
+    assert.match(await page.textContent('#run-result'), /compile error/);
     await context.close();
   });
 
