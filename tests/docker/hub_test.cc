@@ -44,6 +44,17 @@ class DockerHubTest : public ::testing::Test {
     if (!why.empty()) GTEST_SKIP() << why;
     config_.data_dir = dir_.path();
   }
+  // Whatever a failed test left of this hub's resources goes (the data dir,
+  // hence the hub label, is unique to the test).
+  void TearDown() override {
+    if (config_.data_dir.empty()) return;
+    auto o = MakeDockerOrchestrator(config_);
+    if (!o.ok()) return;
+    auto owned = (*o)->ListOwned();
+    if (owned.ok()) {
+      for (const auto& id : *owned) (void)(*o)->DestroyOrphan(id);
+    }
+  }
 
   // Names of containers and volumes carrying `label` (k=v).
   std::vector<std::string> Labelled(const std::string& label) {
