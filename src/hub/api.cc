@@ -1,6 +1,8 @@
 #include "hub/api.h"
 
 #include <spdlog/spdlog.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <strings.h>
 
 #include <boost/json.hpp>
@@ -90,17 +92,81 @@ std::string SetCookie(const std::string& name, const std::string& value) {
   return name + "=" + value + "; Path=/; HttpOnly; SameSite=Lax; Max-Age=2592000";
 }
 
+std::string ClientAddress(http::Stream& stream) {
+  boost::system::error_code ec;
+  auto ep = stream.socket().remote_endpoint(ec);
+  if (ec) return "?";
+  char buf[INET6_ADDRSTRLEN] = "";
+  const sockaddr* sa = static_cast<const sockaddr*>(ep.data());
+  if (sa->sa_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, buf, sizeof buf);
+  } else if (sa->sa_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, buf, sizeof buf);
+  } else {
+    return "unix";
+  }
+  return buf;
+}
+
+// Token ids shown by the API: a prefix of the token's hash (not a secret).
+std::string TokenId(const registry::Token& t) { return t.hash.substr(0, 16); }
+
+json::object TokenJson(const registry::Token& t) {
+  json::object o{{"id", TokenId(t)}, {"label", t.label}, {"created_at", Rfc3339(t.created_at_ms)}};
+  if (!t.playground_id.empty()) o["role"] = t.role;
+  o["revoked_at"] = t.revoked_at_ms ? json::value(Rfc3339(t.revoked_at_ms)) : json::value(nullptr);
+  return o;
+}
+
+Result<std::string> LabelFrom(JsonReader& r) {
+  PG_ASSIGN_OR_RETURN(auto label, r.String("label"));
+  if (!label) return std::string();
+  if (label->size() > 100) return Error::BadRequest("invalid_value", "label is longer than 100 characters");
+  for (unsigned char ch : *label) {
+    if (ch < 0x20 || ch == 0x7f) return Error::BadRequest("invalid_value", "label has control characters");
+  }
+  return *label;
+}
+
 }  // namespace
+
+std::optional<http::Response> Api::Limit(Ctx& ctx, RateLimiter& ip, RateLimiter& tok) {
+  if (!ip.enabled()) return std::nullopt;
+  int wait = ip.Take(ClientAddress(ctx.stream));
+  if (wait == 0) {
+    std::string token = TokenOf(ctx.req, "");
+    if (!token.empty()) wait = tok.Take(Sha256Hex(token));
+  }
+  if (wait == 0) return std::nullopt;
+  http::Response res = Err(ctx.req, Error::Make("rate_limited", "too many requests; retry later", 429));
+  res.set(bhttp::field::retry_after, std::to_string(wait));
+  return res;
+}
 
 Api::Api(asio::any_io_executor io, asio::thread_pool* pool, registry::Registry* reg, Lifecycle* life, RouteTable* routes,
          Authenticator* auth, ApiConfig config)
-    : io_(std::move(io)), pool_(pool), reg_(reg), life_(life), routes_(routes), auth_(auth), config_(std::move(config)) {}
+    : io_(std::move(io)),
+      pool_(pool),
+      reg_(reg),
+      life_(life),
+      routes_(routes),
+      auth_(auth),
+      config_(std::move(config)),
+      api_ip_(config_.api_rate),
+      api_token_(config_.api_rate),
+      run_ip_(config_.run_rate),
+      run_token_(config_.run_rate) {}
 
 asio::awaitable<std::optional<http::Response>> Api::Handle(http::Request& req, http::Stream& stream,
                                                            beast::flat_buffer& buf) {
   auto target = http::ParseTarget(req.target());
   if (!target.ok()) co_return Err(req, target.error());
   Ctx ctx{req, stream, buf, std::move(*target)};
+  const std::string& path = ctx.target.path;
+  bool control = path == "/login" || (path.rfind("/api/", 0) == 0 && path.find("/files") == std::string::npos);
+  if (control) {
+    if (auto limited = Limit(ctx, api_ip_, api_token_)) co_return std::move(*limited);
+  }
   co_return co_await Route(ctx);
 }
 
@@ -169,6 +235,10 @@ asio::awaitable<std::optional<http::Response>> Api::Route(Ctx& ctx) {
       co_return co_await PlaygroundProxy(ctx, id, kind, rest);
     }
     co_return co_await PlaygroundCall(ctx, id, rest);
+  }
+  if (path == "/api/v1/users" || path.rfind("/api/v1/users/", 0) == 0) {
+    std::string rest = path.size() > 14 ? path.substr(14) : "";
+    co_return Users(ctx, rest);
   }
   if (path.rfind("/api/", 0) == 0) co_return Err(req, Error::NotFound("no such API endpoint: " + path));
 
@@ -410,7 +480,169 @@ asio::awaitable<http::Response> Api::PlaygroundCall(Ctx& ctx, std::string id, st
     if (!r.ok()) co_return Err(req, r.error());
     co_return PlaygroundJson(req, *r, role, "", bhttp::status::ok);
   }
+  if (rest == "tokens" || rest.rfind("tokens/", 0) == 0) co_return Tokens(ctx, caller, p, role, rest.substr(6));
   co_return Err(req, Error::NotFound("no such API endpoint"));
+}
+
+http::Response Api::Tokens(Ctx& ctx, const Caller& caller, const Playground& p, Role role, const std::string& rest) {
+  auto& req = ctx.req;
+  if (role < Role::kOwner) return Err(req, Forbidden("only the owner may manage tokens"));
+  (void)caller;
+  if (rest.empty() || rest == "/") {
+    if (req.method() == bhttp::verb::get) {
+      auto list = reg_->ListTokens(p.id, "");
+      if (!list.ok()) return Err(req, list.error());
+      json::array items;
+      for (const auto& t : *list) items.push_back(TokenJson(t));
+      return Json(req, bhttp::status::ok, json::object{{"items", std::move(items)}});
+    }
+    if (req.method() != bhttp::verb::post) return Err(req, MethodNotAllowed());
+    auto body = ParseJsonObject(req.body().empty() ? std::string("{}") : req.body());
+    if (!body.ok()) return Err(req, body.error());
+    JsonReader r(*body);
+    if (auto ok = r.Only({"role", "label"}); !ok.ok()) return Err(req, ok.error());
+    auto role_s = r.String("role");
+    if (!role_s.ok()) return Err(req, role_s.error());
+    Role new_role = *role_s ? RoleFromString(**role_s) : Role::kViewer;
+    if (new_role == Role::kNone)
+      return Err(req, Error::BadRequest("invalid_value", "role must be one of: owner, editor, viewer"));
+    auto label = LabelFrom(r);
+    if (!label.ok()) return Err(req, label.error());
+    std::string token = "pgt_" + RandomToken(32);
+    registry::Token t;
+    t.hash = Sha256Hex(token);
+    t.playground_id = p.id;
+    t.role = RoleName(new_role);
+    t.label = *label;
+    t.created_at_ms = registry::NowMs();
+    if (auto ok = reg_->InsertToken(t); !ok.ok()) return Err(req, ok.error());
+    json::object o = TokenJson(t);
+    o["token"] = token;
+    o["url"] = "http://" + HostOf(req) + "/p/" + p.id + "/?token=" + token;
+    return Json(req, bhttp::status::created, o);
+  }
+  std::string tid = rest.substr(1);
+  if (req.method() != bhttp::verb::delete_) return Err(req, MethodNotAllowed());
+  auto list = reg_->ListTokens(p.id, "");
+  if (!list.ok()) return Err(req, list.error());
+  for (const auto& t : *list) {
+    if (TokenId(t) != tid) continue;
+    auto ok = reg_->RevokeToken(t.hash);
+    if (!ok.ok()) return Err(req, ok.error());
+    size_t closed = conns_.Revoke(t.hash);
+    spdlog::info("token {} of {} revoked; {} connection(s) closed", tid, p.id, closed);
+    return http::NoContent(req);
+  }
+  return Err(req, Error::NotFound("no such token"));
+}
+
+http::Response Api::Users(Ctx& ctx, const std::string& rest) {
+  auto& req = ctx.req;
+  Caller caller = auth_->FromRequest(req, "");
+  if (!caller.authenticated) return Err(req, Unauthorized());
+  if (!caller.admin && caller.user_id.empty()) return Err(req, Forbidden("a playground token cannot manage users"));
+  auto new_key = [&](const std::string& user_id, const std::string& label, json::object* out) -> Result<void> {
+    std::string key = "pgu_" + RandomToken(32);
+    registry::Token t;
+    t.hash = Sha256Hex(key);
+    t.user_id = user_id;
+    t.role = "user";
+    t.label = label;
+    t.created_at_ms = registry::NowMs();
+    PG_RETURN_IF_ERROR(reg_->InsertToken(t));
+    *out = TokenJson(t);
+    (*out)["api_key"] = key;
+    return Ok();
+  };
+  if (rest.empty() || rest == "/") {
+    if (!caller.admin) return Err(req, Forbidden("only the admin manages users"));
+    if (req.method() == bhttp::verb::get) {
+      auto users = reg_->ListUsers();
+      if (!users.ok()) return Err(req, users.error());
+      json::array items;
+      for (const auto& u : *users)
+        items.push_back(json::object{{"id", u.id}, {"name", u.name}, {"created_at", Rfc3339(u.created_at_ms)}});
+      return Json(req, bhttp::status::ok, json::object{{"items", std::move(items)}});
+    }
+    if (req.method() != bhttp::verb::post) return Err(req, MethodNotAllowed());
+    auto body = ParseJsonObject(req.body());
+    if (!body.ok()) return Err(req, body.error());
+    JsonReader r(*body);
+    if (auto ok = r.Only({"name"}); !ok.ok()) return Err(req, ok.error());
+    auto name = r.String("name");
+    if (!name.ok()) return Err(req, name.error());
+    if (!*name || (*name)->empty() || (*name)->size() > 100)
+      return Err(req, Error::BadRequest("invalid_value", "name is required (1 to 100 characters)"));
+    for (unsigned char ch : **name) {
+      if (ch < 0x20 || ch == 0x7f) return Err(req, Error::BadRequest("invalid_value", "name has control characters"));
+    }
+    registry::User u{"u_" + NewPlaygroundId().substr(0, 16), **name, registry::NowMs()};
+    if (auto ok = reg_->InsertUser(u); !ok.ok()) return Err(req, ok.error());
+    json::object key;
+    if (auto ok = new_key(u.id, "initial", &key); !ok.ok()) return Err(req, ok.error());
+    json::object o{{"id", u.id}, {"name", u.name}, {"created_at", Rfc3339(u.created_at_ms)}};
+    o["api_key"] = key["api_key"];
+    o["key_id"] = key["id"];
+    return Json(req, bhttp::status::created, o);
+  }
+  // /{id}[/keys[/{key_id}]]
+  std::string sub = rest.substr(1);
+  size_t slash = sub.find('/');
+  std::string uid = sub.substr(0, slash);
+  std::string tail = slash == std::string::npos ? "" : sub.substr(slash);
+  // A user sees only itself; others' ids get the same 404 as missing ones.
+  if (!caller.admin && caller.user_id != uid) return Err(req, Error::NotFound("no such user"));
+  auto user = reg_->GetUser(uid);
+  if (!user.ok()) return Err(req, user.error());
+  if (!*user) return Err(req, Error::NotFound("no such user"));
+  if (tail.empty()) {
+    if (req.method() == bhttp::verb::get)
+      return Json(req, bhttp::status::ok,
+                  json::object{{"id", (*user)->id}, {"name", (*user)->name}, {"created_at", Rfc3339((*user)->created_at_ms)}});
+    if (req.method() != bhttp::verb::delete_) return Err(req, MethodNotAllowed());
+    if (!caller.admin) return Err(req, Forbidden("only the admin deletes users"));
+    auto keys = reg_->ListTokens("", uid);
+    auto ok = reg_->DeleteUser(uid);
+    if (!ok.ok()) return Err(req, ok.error());
+    if (keys.ok()) {
+      for (const auto& k : *keys) conns_.Revoke(k.hash);
+    }
+    return http::NoContent(req);
+  }
+  if (tail == "/keys" || tail == "/keys/") {
+    if (req.method() == bhttp::verb::get) {
+      auto keys = reg_->ListTokens("", uid);
+      if (!keys.ok()) return Err(req, keys.error());
+      json::array items;
+      for (const auto& k : *keys) items.push_back(TokenJson(k));
+      return Json(req, bhttp::status::ok, json::object{{"items", std::move(items)}});
+    }
+    if (req.method() != bhttp::verb::post) return Err(req, MethodNotAllowed());
+    auto body = ParseJsonObject(req.body().empty() ? std::string("{}") : req.body());
+    if (!body.ok()) return Err(req, body.error());
+    JsonReader r(*body);
+    if (auto ok = r.Only({"label"}); !ok.ok()) return Err(req, ok.error());
+    auto label = LabelFrom(r);
+    if (!label.ok()) return Err(req, label.error());
+    json::object key;
+    if (auto ok = new_key(uid, *label, &key); !ok.ok()) return Err(req, ok.error());
+    return Json(req, bhttp::status::created, key);
+  }
+  if (tail.rfind("/keys/", 0) == 0) {
+    if (req.method() != bhttp::verb::delete_) return Err(req, MethodNotAllowed());
+    std::string kid = tail.substr(6);
+    auto keys = reg_->ListTokens("", uid);
+    if (!keys.ok()) return Err(req, keys.error());
+    for (const auto& k : *keys) {
+      if (TokenId(k) != kid) continue;
+      auto ok = reg_->RevokeToken(k.hash);
+      if (!ok.ok()) return Err(req, ok.error());
+      conns_.Revoke(k.hash);
+      return http::NoContent(req);
+    }
+    return Err(req, Error::NotFound("no such key"));
+  }
+  return Err(req, Error::NotFound("no such API endpoint"));
 }
 
 asio::awaitable<Result<orchestrator::Backends>> Api::EnsureRunning(std::string id) {
@@ -453,6 +685,9 @@ asio::awaitable<std::optional<http::Response>> Api::PlaygroundProxy(Ctx& ctx, st
   if ((kind == "workspace" || kind == "run") && !upgrade)
     co_return Err(req, Error::BadRequest("upgrade_required", "this endpoint is a WebSocket"));
   if (upgrade && !OriginAllowed(req)) co_return Err(req, Forbidden("cross-origin WebSocket refused"));
+  if (kind == "run" || (kind == "runs" && req.method() == bhttp::verb::post)) {
+    if (auto limited = Limit(ctx, run_ip_, run_token_)) co_return std::move(*limited);
+  }
 
   if (kind == "files") {
     // The file path is relative to /workspace; an absolute one is a mistake
@@ -472,13 +707,24 @@ asio::awaitable<std::optional<http::Response>> Api::PlaygroundProxy(Ctx& ctx, st
   req.erase(bhttp::field::cookie);
   req.set("X-Playground-Role", RoleName(role));
 
+  // Revoking the caller's token closes this connection or request at once.
+  auto cancel = std::make_shared<asio::steady_timer>(ctx.stream.get_executor(), asio::steady_timer::time_point::max());
+  ConnectionGuard guard(&conns_, caller.token_hash, cancel);
   if (kind == "workspace" || kind == "run") {
     Endpoint ep = kind == "workspace" ? backends->workspace : backends->runner;
     std::string target = "/ws";
-    if (kind == "workspace" && role < Role::kEditor) target += "?readonly=1";
     PipeOptions pipe_options;
-    std::shared_ptr<asio::steady_timer> no_cancel;
-    co_await PipeUpgrade(ctx.stream, req, ctx.buf, ep, target, pipe_options, no_cancel);
+    if (kind == "workspace" && role < Role::kEditor) {
+      // The workspace server does not know roles: the hub filters.
+      target += "?readonly=1";
+      static const auto refused = std::make_shared<const std::vector<std::string>>(
+          std::vector<std::string>{"write", "create", "rename", "delete", "push"});
+      std::string role_name = RoleName(role);
+      auto refused_types = refused;
+      co_await PipeWebSocketFiltered(ctx.stream, req, ep, target, role_name, pipe_options, cancel, refused_types);
+      co_return std::nullopt;
+    }
+    co_await PipeUpgrade(ctx.stream, req, ctx.buf, ep, target, pipe_options, cancel);
     co_return std::nullopt;
   }
   std::string query;
@@ -487,7 +733,7 @@ asio::awaitable<std::optional<http::Response>> Api::PlaygroundProxy(Ctx& ctx, st
   Endpoint ep = kind == "files" ? backends->workspace : backends->runner;
   std::string target = kind == "files" ? "/files/" + rest + query : "/" + rest + query;
   auto timeout = kind == "runs" ? config_.run_timeout : std::chrono::milliseconds(60000);
-  auto res = co_await ForwardHttp(ep, req, target, timeout);
+  auto res = co_await ForwardHttp(ep, req, target, timeout, cancel);
   if (!res.ok()) co_return Err(req, res.error());
   res->version(req.version());
   res->keep_alive(req.keep_alive());

@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "common/http_server.h"
+#include "hub/access.h"
 #include "hub/auth.h"
 #include "hub/lifecycle.h"
 #include "hub/routes.h"
@@ -25,6 +26,10 @@ struct ApiConfig {
   std::string web_dir;      // built IDE; may not exist
   std::chrono::milliseconds ready_timeout{30000};
   std::chrono::milliseconds run_timeout{300000};
+  // Token buckets per client address and per token: the control plane
+  // (/api/..., /login) and run starts (POST .../runs, /p/<id>/run).
+  RateSpec api_rate{50, 200};
+  RateSpec run_rate{5, 20};
 };
 
 class Api {
@@ -48,6 +53,11 @@ class Api {
                                                                         std::string rest);
   boost::asio::awaitable<Result<orchestrator::Backends>> EnsureRunning(std::string id);
   http::Response Login(Ctx& ctx);
+  http::Response Users(Ctx& ctx, const std::string& rest);
+  http::Response Tokens(Ctx& ctx, const Caller& caller, const registry::Playground& p, Role role,
+                        const std::string& rest);
+  // 429 when `limiter` refuses the client address or the token.
+  std::optional<http::Response> Limit(Ctx& ctx, RateLimiter& ip, RateLimiter& tok);
   http::Response Static(Ctx& ctx, const std::string& path);
   http::Response PlaygroundJson(const http::Request& req, const registry::Playground& p, Role role,
                                 const std::string& token, http::bhttp::status status);
@@ -66,6 +76,8 @@ class Api {
   std::mutex touch_mu_;
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> touched_;
   std::unordered_map<std::string, std::pair<std::string, std::string>> static_cache_;  // path → (type, body)
+  Connections conns_;
+  RateLimiter api_ip_, api_token_, run_ip_, run_token_;
 };
 
 // Runs `fn` on `pool` and resumes the calling coroutine on its own executor

@@ -131,6 +131,14 @@ int ServeMain(const Options& opts) {
   api_cfg.base_domain = opts.base_domain;
   api_cfg.web_dir = web_dir;
   api_cfg.ready_timeout = ready_timeout;
+  for (auto [spec, env, out] : {std::tuple{opts.api_rate, "PLAYGROUND_API_RATE", &api_cfg.api_rate},
+                                std::tuple{opts.run_rate, "PLAYGROUND_RUN_RATE", &api_cfg.run_rate}}) {
+    if (const char* e = std::getenv(env); e && *e) spec = e;
+    if (!ParseRateSpec(spec, out)) {
+      spdlog::critical("bad rate limit {} (want RATE:BURST per second)", spec);
+      return 1;
+    }
+  }
   Api api(io.get_executor(), &pool, reg.get(), &life, &routes, &auth, api_cfg);
 
   http::ServerOptions sopts;

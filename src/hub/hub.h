@@ -16,6 +16,11 @@ struct Options {
   std::string web_dir;                 // built IDE (web/dist); empty: next to the binary
   std::string public_url;              // how users reach the hub (login links); default from listen
   std::string log_level = "info";
+  // Rate limits "RATE:BURST" per second, per client address and per token;
+  // "0" disables. Environment PLAYGROUND_API_RATE / PLAYGROUND_RUN_RATE
+  // override these.
+  std::string api_rate = "50:200";  // control plane: /api/..., /login
+  std::string run_rate = "5:20";    // run starts
 };
 
 // Runs the hub until SIGTERM/SIGINT. Returns the process exit code.

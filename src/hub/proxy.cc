@@ -3,6 +3,12 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <spdlog/spdlog.h>
 
+#include <boost/beast/websocket.hpp>
+#include <boost/json.hpp>
+#include <algorithm>
+#include <mutex>
+#include <unordered_map>
+
 namespace pg::hub {
 
 namespace asio = boost::asio;
@@ -69,33 +75,112 @@ asio::awaitable<void> BothWays(http::Socket* a, http::Socket* b, std::shared_ptr
 
 }  // namespace
 
-asio::awaitable<Result<http::Response>> ForwardHttp(Endpoint backend, http::Request req, std::string target,
-                                                   std::chrono::milliseconds timeout) {
-  auto sock = co_await Connect(backend, std::min(timeout, std::chrono::milliseconds(10000)));
-  if (!sock.ok()) co_return sock.error();
-  http::Stream stream(std::move(*sock));
-  stream.expires_after(timeout);
-  req.target(target);
-  req.keep_alive(false);
-  req.set(bhttp::field::host, "playground");
-  auto [wec, wn] = co_await bhttp::async_write(stream, req, asio::as_tuple(asio::use_awaitable));
+namespace {
+
+// Idle keep-alive connections to backends, per backend address. Only used
+// from the hub's io thread, but guarded anyway.
+class BackendPool {
+ public:
+  static BackendPool& Get() {
+    static BackendPool* pool = new BackendPool();
+    return *pool;
+  }
+  std::unique_ptr<http::Stream> Take(const std::string& key) {
+    std::lock_guard lock(mu_);
+    auto it = idle_.find(key);
+    if (it == idle_.end()) return nullptr;
+    auto now = std::chrono::steady_clock::now();
+    while (!it->second.empty()) {
+      auto e = std::move(it->second.back());
+      it->second.pop_back();
+      if (now - e.second < std::chrono::seconds(20)) return std::move(e.first);
+    }
+    return nullptr;
+  }
+  void Put(const std::string& key, std::unique_ptr<http::Stream> s) {
+    std::lock_guard lock(mu_);
+    auto& v = idle_[key];
+    if (v.size() >= 64) return;  // closes `s`
+    v.emplace_back(std::move(s), std::chrono::steady_clock::now());
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<std::string, std::vector<std::pair<std::unique_ptr<http::Stream>, std::chrono::steady_clock::time_point>>>
+      idle_;
+};
+
+// One exchange on `stream`. `sent_ok` tells whether the request was fully
+// written and some response bytes arrived (a reused connection that fails
+// before that may be retried on a new one).
+asio::awaitable<Result<http::Response>> Exchange(http::Stream* stream, http::Request* req,
+                                                 std::chrono::milliseconds timeout, bool* retryable) {
+  *retryable = false;
+  stream->expires_after(timeout);
+  auto [wec, wn] = co_await bhttp::async_write(*stream, *req, asio::as_tuple(asio::use_awaitable));
   (void)wn;
-  if (wec) co_return Error::Make("backend_unavailable", "playground connection failed: " + wec.message(), 502);
+  if (wec) {
+    *retryable = true;
+    co_return Error::Make("backend_unavailable", "playground connection failed: " + wec.message(), 502);
+  }
   beast::flat_buffer buf;
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(512ull << 20);
-  if (req.method() == bhttp::verb::head) parser.skip(true);
-  auto [rec, rn] = co_await bhttp::async_read(stream, buf, parser, asio::as_tuple(asio::use_awaitable));
-  (void)rn;
-  if (rec == beast::error::timeout)
-    co_return Error::Make("backend_timeout", "playground did not answer in time", 504);
-  if (rec) co_return Error::Make("backend_unavailable", "playground connection failed: " + rec.message(), 502);
-  http::Response res = parser.release();
-  res.erase(bhttp::field::connection);
-  res.erase(bhttp::field::keep_alive);
-  res.erase(bhttp::field::transfer_encoding);
-  res.prepare_payload();
-  co_return res;
+  if (req->method() == bhttp::verb::head) parser.skip(true);
+  auto [rec, rn] = co_await bhttp::async_read(*stream, buf, parser, asio::as_tuple(asio::use_awaitable));
+  if (rec == beast::error::timeout) co_return Error::Make("backend_timeout", "playground did not answer in time", 504);
+  if (rec) {
+    *retryable = rn == 0 && !parser.got_some();
+    co_return Error::Make("backend_unavailable", "playground connection failed: " + rec.message(), 502);
+  }
+  if (buf.size() != 0) *retryable = false;
+  co_return parser.release();
+}
+
+asio::awaitable<Result<http::Response>> ForwardOnce(Endpoint backend, http::Request req, std::string target,
+                                                    std::chrono::milliseconds timeout) {
+  std::string key = backend.ToString();
+  req.target(target);
+  req.keep_alive(true);
+  req.set(bhttp::field::host, "playground");
+  auto& pool = BackendPool::Get();
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::unique_ptr<http::Stream> stream = attempt == 0 ? pool.Take(key) : nullptr;
+    bool reused = stream != nullptr;
+    if (!stream) {
+      auto sock = co_await Connect(backend, std::min(timeout, std::chrono::milliseconds(10000)));
+      if (!sock.ok()) co_return sock.error();
+      stream = std::make_unique<http::Stream>(std::move(*sock));
+    }
+    bool retryable = false;
+    auto res = co_await Exchange(stream.get(), &req, timeout, &retryable);
+    if (!res.ok()) {
+      if (reused && retryable) continue;
+      co_return res.error();
+    }
+    bool keep = res->keep_alive();
+    res->erase(bhttp::field::connection);
+    res->erase(bhttp::field::keep_alive);
+    res->erase(bhttp::field::transfer_encoding);
+    res->prepare_payload();
+    if (keep) {
+      stream->expires_never();
+      pool.Put(key, std::move(stream));
+    }
+    co_return std::move(*res);
+  }
+  co_return Error::Make("backend_unavailable", "playground connection failed", 502);
+}
+
+}  // namespace
+
+asio::awaitable<Result<http::Response>> ForwardHttp(Endpoint backend, http::Request req, std::string target,
+                                                   std::chrono::milliseconds timeout,
+                                                   std::shared_ptr<asio::steady_timer> cancel) {
+  if (!cancel) co_return co_await ForwardOnce(backend, req, target, timeout);
+  auto r = co_await (ForwardOnce(backend, req, target, timeout) || WaitCancel(cancel));
+  if (r.index() == 1) co_return Error::Make("token_revoked", "the token of this request was revoked", 401);
+  co_return std::move(std::get<0>(r));
 }
 
 asio::awaitable<void> PipeUpgrade(http::Stream& client, http::Request req, beast::flat_buffer& client_buf,
@@ -152,6 +237,169 @@ asio::awaitable<void> PipeUpgrade(http::Stream& client, http::Request req, beast
   boost::system::error_code ignored;
   a.close(ignored);
   b.close(ignored);
+}
+
+namespace {
+
+namespace websocket = beast::websocket;
+using UpWs = websocket::stream<http::Stream>;
+using DownWs = websocket::stream<http::Stream&>;
+
+struct WsRelay {
+  DownWs* down;
+  UpWs* up;
+  std::shared_ptr<const std::vector<std::string>> refused;
+  bool writing = false;            // a write to `down` is in flight
+  asio::steady_timer* write_done;  // cancelled when it ends
+  asio::steady_timer* done;        // cancelled when either loop ends
+  bool finished = false;
+};
+
+void Finish(WsRelay* r) {
+  if (r->finished) return;
+  r->finished = true;
+  r->done->cancel();
+  boost::system::error_code ignored;
+  beast::get_lowest_layer(*r->up).socket().close(ignored);
+  beast::get_lowest_layer(*r->down).socket().close(ignored);
+}
+
+// Serialises writes to the client (relayed messages and our own errors).
+asio::awaitable<bool> LockDown(WsRelay* r) {
+  while (r->writing && !r->finished) co_await r->write_done->async_wait(asio::as_tuple(asio::use_awaitable));
+  if (r->finished) co_return false;
+  r->writing = true;
+  co_return true;
+}
+void UnlockDown(WsRelay* r) {
+  r->writing = false;
+  r->write_done->cancel();
+}
+
+asio::awaitable<void> UpToDown(WsRelay* r) {
+  beast::flat_buffer buf;
+  for (;;) {
+    auto [ec, n] = co_await r->up->async_read(buf, asio::as_tuple(asio::use_awaitable));
+    (void)n;
+    if (ec) {
+      if (ec == websocket::error::closed) {
+        bool locked = co_await LockDown(r);
+        if (locked) {
+          websocket::close_reason reason = r->up->reason();
+          co_await r->down->async_close(reason, asio::as_tuple(asio::use_awaitable));
+          UnlockDown(r);
+        }
+      }
+      break;
+    }
+    bool locked = co_await LockDown(r);
+    if (!locked) break;
+    r->down->text(r->up->got_text());
+    auto [wec, wn] = co_await r->down->async_write(buf.data(), asio::as_tuple(asio::use_awaitable));
+    (void)wn;
+    UnlockDown(r);
+    buf.consume(buf.size());
+    if (wec) break;
+  }
+  Finish(r);
+}
+
+asio::awaitable<void> DownToUp(WsRelay* r) {
+  beast::flat_buffer buf;
+  for (;;) {
+    auto [ec, n] = co_await r->down->async_read(buf, asio::as_tuple(asio::use_awaitable));
+    (void)n;
+    if (ec) {
+      if (ec == websocket::error::closed) {
+        websocket::close_reason reason = r->down->reason();
+        co_await r->up->async_close(reason, asio::as_tuple(asio::use_awaitable));
+      }
+      break;
+    }
+    if (r->down->got_text()) {
+      boost::system::error_code jec;
+      auto v = boost::json::parse(std::string_view(static_cast<const char*>(buf.data().data()), buf.size()), jec);
+      const boost::json::object* o = !jec && v.is_object() ? &v.as_object() : nullptr;
+      const boost::json::value* type = o ? o->if_contains("type") : nullptr;
+      if (type && type->is_string() &&
+          std::find(r->refused->begin(), r->refused->end(), std::string_view(type->as_string())) != r->refused->end()) {
+        boost::json::object err{{"type", "error"},
+                                {"code", "forbidden"},
+                                {"message", "read-only access: \"" + std::string(type->as_string()) + "\" is not allowed"}};
+        if (auto id = o->if_contains("id")) err["id"] = *id;
+        std::string text = boost::json::serialize(err);
+        buf.consume(buf.size());
+        bool locked = co_await LockDown(r);
+        if (!locked) break;
+        r->down->text(true);
+        auto [wec, wn] = co_await r->down->async_write(asio::buffer(text), asio::as_tuple(asio::use_awaitable));
+        (void)wn;
+        UnlockDown(r);
+        if (wec) break;
+        continue;
+      }
+    }
+    r->up->text(r->down->got_text());
+    auto [wec, wn] = co_await r->up->async_write(buf.data(), asio::as_tuple(asio::use_awaitable));
+    (void)wn;
+    buf.consume(buf.size());
+    if (wec) break;
+  }
+  Finish(r);
+}
+
+asio::awaitable<void> WaitDone(asio::steady_timer* done) {
+  co_await done->async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+asio::awaitable<void> RelayWatch(WsRelay* r, std::shared_ptr<asio::steady_timer> cancel) {
+  co_await (WaitCancel(cancel) || WaitDone(r->done));
+  Finish(r);
+}
+
+}  // namespace
+
+asio::awaitable<void> PipeWebSocketFiltered(http::Stream& client, http::Request req, Endpoint backend,
+                                            std::string target, std::string role, PipeOptions options,
+                                            std::shared_ptr<asio::steady_timer> cancel,
+                                            std::shared_ptr<const std::vector<std::string>> refused) {
+  auto sock = co_await Connect(backend, std::chrono::milliseconds(10000));
+  if (!sock.ok()) {
+    http::Response res = http::ErrorResponse(req, sock.error());
+    res.keep_alive(false);
+    co_await bhttp::async_write(client, res, asio::as_tuple(asio::use_awaitable));
+    co_return;
+  }
+  UpWs up(std::move(*sock));
+  beast::get_lowest_layer(up).expires_after(std::chrono::seconds(30));
+  up.set_option(websocket::stream_base::decorator([role](websocket::request_type& r) { r.set("X-Playground-Role", role); }));
+  up.read_message_max(64 << 20);
+  auto [hec] = co_await up.async_handshake("playground", target, asio::as_tuple(asio::use_awaitable));
+  if (hec) {
+    http::Response res = http::ErrorResponse(req, Error::Make("backend_unavailable", "playground is not reachable", 502));
+    res.keep_alive(false);
+    co_await bhttp::async_write(client, res, asio::as_tuple(asio::use_awaitable));
+    co_return;
+  }
+  beast::get_lowest_layer(up).expires_never();
+  DownWs down(client);
+  client.expires_after(std::chrono::seconds(30));
+  down.read_message_max(16 << 20);
+  auto [aec] = co_await down.async_accept(req, asio::as_tuple(asio::use_awaitable));
+  if (aec) co_return;
+  client.expires_never();
+  websocket::stream_base::timeout t{};
+  t.handshake_timeout = std::chrono::seconds(30);
+  t.idle_timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(options.idle_timeout);
+  t.keep_alive_pings = true;  // a half-open peer fails the ping and is dropped
+  down.set_option(t);
+  up.set_option(t);
+
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer write_done(ex, asio::steady_timer::time_point::max());
+  asio::steady_timer done(ex, asio::steady_timer::time_point::max());
+  WsRelay relay{&down, &up, refused, false, &write_done, &done, false};
+  co_await (UpToDown(&relay) && DownToUp(&relay) && RelayWatch(&relay, cancel));
 }
 
 }  // namespace pg::hub
