@@ -387,6 +387,12 @@ void Cgroup::KillAll() const {
   }
 }
 
+void Cgroup::SignalAll(int sig) const {
+  std::vector<pid_t> pids;
+  for (const auto& d : dirs_) CollectPids(d, &pids);
+  for (pid_t p : pids) kill(p, sig);
+}
+
 Result<void> Cgroup::Destroy() const {
   KillAll();
   for (int i = 0; i < 500 && Populated(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));

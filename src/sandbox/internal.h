@@ -160,6 +160,8 @@ class Cgroup {
   bool Populated() const;
   // SIGKILLs everything in it (recursively).
   void KillAll() const;
+  // Sends `sig` once to every process in it (recursively).
+  void SignalAll(int sig) const;
   // Kills everything and removes the directories (children first).
   Result<void> Destroy() const;
 

@@ -110,7 +110,10 @@ class ProcessImpl : public Process {
 
   void Signal(int sig) override {
     if (sig == SIGKILL) return Kill();
-    if (!waited_) syscall(SYS_pidfd_send_signal, pidfd_, sig, nullptr, 0);
+    if (waited_) return;
+    // Stop signals cannot be caught, so the init cannot forward them.
+    if ((sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) && cg_) return cg_->SignalAll(sig);
+    syscall(SYS_pidfd_send_signal, pidfd_, sig, nullptr, 0);
   }
 
   void Kill() override {

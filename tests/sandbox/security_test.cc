@@ -209,3 +209,35 @@ TEST(Security, AttachAndDestroyCgroup) {
 
 }  // namespace
 }  // namespace pg::sandbox
+
+namespace pg::sandbox {
+namespace {
+
+TEST(Security, StopAndContinueTheTree) {
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  Spec s;
+  s.argv = {"python3", "-c",
+            "import time, sys\nfor i in range(400):\n  print(i, flush=True)\n  time.sleep(0.01)\n"};
+  s.stdout_fd = out[1];
+  s.limits.memory_bytes = 128 << 20;  // with a cgroup
+  auto p = Launch(s);
+  close(out[1]);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  char buf[256];
+  ASSERT_GT(read(out[0], buf, sizeof buf), 0);
+  (*p)->Signal(SIGSTOP);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  struct pollfd pfd = {out[0], POLLIN, 0};
+  while (poll(&pfd, 1, 0) == 1 && read(out[0], buf, sizeof buf) > 0) {
+  }
+  EXPECT_EQ(poll(&pfd, 1, 300), 0) << "output while stopped";
+  (*p)->Signal(SIGCONT);
+  EXPECT_EQ(poll(&pfd, 1, 3000), 1) << "no output after SIGCONT";
+  (*p)->Kill();
+  close(out[0]);
+  ASSERT_TRUE((*p)->Wait().ok());
+}
+
+}  // namespace
+}  // namespace pg::sandbox
