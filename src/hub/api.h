@@ -91,11 +91,10 @@ struct OffLoopInit {
   template <class Handler>
   void operator()(Handler&& handler) const {
     auto ex = boost::asio::get_associated_executor(handler);
-    auto h = std::make_shared<std::decay_t<Handler>>(std::forward<Handler>(handler));
     auto j = job;
-    boost::asio::post(*pool, [h, j, ex]() {
+    boost::asio::post(*pool, [h = std::move(handler), j, ex]() mutable {
       (*j)();
-      boost::asio::post(ex, [h]() { (*h)(); });
+      boost::asio::post(ex, std::move(h));
     });
   }
 };

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include "common/http_client.h"
+#include "orchestrator/local/local_orchestrator.h"
 #include "registry/registry.h"
 #include "sandbox/sandbox.h"
 
@@ -40,6 +41,14 @@ void HubTest::SetUp() {
   StartHub();
 }
 
+void HubTest::TearDown() {
+  if (HasFailure() && hub_) {
+    std::string log = hub_->log();
+    if (log.size() > 4000) log = log.substr(log.size() - 4000);
+    std::fprintf(stderr, "--- hub log (tail) ---\n%s\n", log.c_str());
+  }
+}
+
 void HubTest::StartHub() {
   hub_ = std::make_unique<HubProcess>(dir_->path(), std::vector<std::string>{"--orchestrator", orchestrator()});
   ASSERT_TRUE(hub_->Start()) << hub_->log();
@@ -70,7 +79,11 @@ void HubTest::ExpectGone(const std::string& id) {
   struct stat st;
   EXPECT_NE(stat((dir_->path() + "/run/" + id).c_str(), &st), 0) << "run dir (sockets) of " << id << " left";
   EXPECT_NE(stat((dir_->path() + "/volumes/" + id).c_str(), &st), 0) << "volume of " << id << " left";
-  for (const auto& cg : sandbox::ListCgroups("playground")) EXPECT_NE(cg, id) << "cgroup of " << id << " left";
+  EXPECT_NE(stat((dir_->path() + "/volumes/" + id + ".ext4").c_str(), &st), 0) << "volume image of " << id << " left";
+  if (orchestrator() == "local") {
+    std::string parent = orchestrator::LocalCgroupParent(dir_->path());
+    for (const auto& cg : sandbox::ListCgroups(parent)) EXPECT_NE(cg, id) << "cgroup of " << id << " left";
+  }
   auto reg = registry::Registry::Open(dir_->path() + "/registry.db");
   ASSERT_TRUE(reg.ok());
   auto row = (*reg)->Get(id);

@@ -19,6 +19,7 @@ std::string OrchestratorUnavailable(const std::string& name);
 class HubTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override;
+  void TearDown() override;
   // (Re)starts the hub on the same data dir.
   void StartHub();
   void RestartHub();

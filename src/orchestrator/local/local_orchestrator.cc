@@ -16,8 +16,10 @@
 #include <set>
 #include <thread>
 
+#include "common/crypto.h"
 #include "common/fs.h"
 #include "orchestrator/templates.h"
+#include "sandbox/quota.h"
 #include "sandbox/sandbox.h"
 
 namespace pg::orchestrator {
@@ -28,6 +30,11 @@ constexpr const char* kRunInside = "/run/playground";
 
 // Host uid of a playground's containers: stable per id, unprivileged, and
 // different between playgrounds.
+bool FileExists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
 uid_t UidFor(const std::string& id) {
   uint32_t h = 2166136261u;
   for (unsigned char c : id) h = (h ^ c) * 16777619u;
@@ -53,7 +60,7 @@ struct Instance {
 
 class LocalOrchestrator final : public Orchestrator {
  public:
-  explicit LocalOrchestrator(LocalConfig cfg) : cfg_(std::move(cfg)) {
+  explicit LocalOrchestrator(LocalConfig cfg) : cfg_(std::move(cfg)), cgroup_parent_(LocalCgroupParent(cfg_.data_dir)) {
     ::mkdir((cfg_.data_dir + "/volumes").c_str(), 0711);
     ::mkdir((cfg_.data_dir + "/run").c_str(), 0711);
     wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -83,6 +90,15 @@ class LocalOrchestrator final : public Orchestrator {
     std::string sock = SockDir(spec.id);
     if (::mkdir(sock.c_str(), 0700) != 0 && errno != EEXIST) return Error::FromErrno("mkdir " + sock, errno);
     if (chown(sock.c_str(), uid, uid) != 0 && geteuid() == 0) return Error::FromErrno("chown " + sock, errno);
+    if (fresh && geteuid() == 0 && chown(vol.c_str(), uid, uid) != 0) return Error::FromErrno("chown " + vol, errno);
+    if (fresh || (!sandbox::IsQuotaVolume(vol) && FileExists(vol + ".ext4"))) {
+      // The disk quota: the volume becomes its own ext4 file system (an
+      // existing image is mounted again with its data).
+      auto q = sandbox::CreateQuotaVolume(vol, spec.limits.disk_mb << 20);
+      if (!q.ok()) return Error::Make("volume_failed", "disk quota: " + q.error().message, 500);
+      if (record) record("quota", q->enforced ? q->detail : "none: " + q->detail);
+      if (!q->enforced) spdlog::warn("playground {}: no disk quota: {}", spec.id, q->detail);
+    }
     if (fresh) {
       int fd = open(vol.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (fd < 0) return Error::FromErrno("open " + vol, errno);
@@ -201,11 +217,14 @@ class LocalOrchestrator final : public Orchestrator {
       DIR* d = opendir((cfg_.data_dir + sub).c_str());
       if (!d) continue;
       while (struct dirent* e = readdir(d)) {
-        if (e->d_name[0] != '.') ids.insert(e->d_name);
+        if (e->d_name[0] == '.') continue;
+        std::string name = e->d_name;
+        if (name.size() > 5 && name.compare(name.size() - 5, 5, ".ext4") == 0) name.resize(name.size() - 5);
+        ids.insert(name);
       }
       closedir(d);
     }
-    for (const auto& c : sandbox::ListCgroups("playground")) ids.insert(c);
+    for (const auto& c : sandbox::ListCgroups(cgroup_parent_)) ids.insert(c);
     return std::vector<std::string>(ids.begin(), ids.end());
   }
 
@@ -221,8 +240,9 @@ class LocalOrchestrator final : public Orchestrator {
         instances_.erase(it);
       }
     }
-    auto cg = sandbox::DestroyCgroup("playground/" + id);
+    auto cg = sandbox::DestroyCgroup(cgroup_parent_ + "/" + id);
     if (!cg.ok()) return cg;
+    PG_RETURN_IF_ERROR(sandbox::DestroyQuotaVolume(VolumeDir(id)));
     PG_RETURN_IF_ERROR(RemoveTree(RunDir(id)));
     PG_RETURN_IF_ERROR(RemoveTree(VolumeDir(id)));
     return Ok();
@@ -260,7 +280,9 @@ class LocalOrchestrator final : public Orchestrator {
   std::string VolumeDir(const std::string& id) const { return cfg_.data_dir + "/volumes/" + id; }
   std::string RunDir(const std::string& id) const { return cfg_.data_dir + "/run/" + id; }
   std::string SockDir(const std::string& id) const { return RunDir(id) + "/sock"; }
-  static std::string CgroupOf(const std::string& id, const std::string& role) { return "playground/" + id + "/" + role; }
+  std::string CgroupOf(const std::string& id, const std::string& role) const {
+    return cgroup_parent_ + "/" + id + "/" + role;
+  }
 
   Backends BackendsFor(const std::string& id) const {
     return Backends{Endpoint::Unix(SockDir(id) + "/workspace.sock"), Endpoint::Unix(SockDir(id) + "/runner.sock")};
@@ -411,6 +433,7 @@ class LocalOrchestrator final : public Orchestrator {
   }
 
   LocalConfig cfg_;
+  std::string cgroup_parent_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<Instance>> instances_;
   bool stopping_ = false;
@@ -419,6 +442,10 @@ class LocalOrchestrator final : public Orchestrator {
 };
 
 }  // namespace
+
+std::string LocalCgroupParent(const std::string& data_dir) {
+  return "playground/" + Sha256Hex(data_dir).substr(0, 12);
+}
 
 std::unique_ptr<Orchestrator> MakeLocalOrchestrator(const LocalConfig& config) {
   return std::make_unique<LocalOrchestrator>(config);

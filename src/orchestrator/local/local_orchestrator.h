@@ -19,4 +19,9 @@ struct LocalConfig {
 
 std::unique_ptr<Orchestrator> MakeLocalOrchestrator(const LocalConfig& config);
 
+// The cgroup (relative to the sandbox's cgroup root) under which the hub
+// using `data_dir` keeps its playgrounds: "playground/<hash of data_dir>",
+// so that hubs sharing a machine never touch each other's playgrounds.
+std::string LocalCgroupParent(const std::string& data_dir);
+
 }  // namespace pg::orchestrator
