@@ -10,7 +10,7 @@ build_pkgs=(g++ cmake ninja-build ccache pkg-config make
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libspdlog-dev libfmt-dev
   python3 gcc util-linux iproute2 e2fsprogs procps)
 test_pkgs=(chromium bubblewrap nginx-light wrk hyperfine debootstrap docker.io
-  bash sqlite3 curl)
+  bash sqlite3 curl python3-botocore)
 
 pkgs=("${build_pkgs[@]}")
 if [ "$what" != build ]; then pkgs+=("${test_pkgs[@]}"); fi
