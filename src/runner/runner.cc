@@ -395,6 +395,10 @@ asio::awaitable<void> ExecuteRun(std::shared_ptr<Run> run, Runner* runner) {
     } else {
       const std::string tmp_rel = final_rel + ".tmp-" + HexEncode(Sha256(RandomToken(16))).substr(0, 12);
       auto made = MakeDirsBeneath(runner->root_fd(), tmp_rel, 0755);
+      // The compiler runs as the sandbox's unprivileged user: it must be
+      // able to write its output here (the server may be root).
+      if (made.ok() && fchmodat(runner->root_fd(), tmp_rel.c_str(), 0777, 0) != 0)
+        made = Error::FromErrno("chmod " + tmp_rel, errno);
       if (!made.ok()) {
         Fail(*run, made.error());
         runner->Finish(run);
