@@ -91,6 +91,7 @@ Result<RunRequest> ParseRunRequest(const json::object& body, const RunLimits& de
     PG_RETURN_IF_ERROR(ReadLimit(l, "file_size_kb", maxima.file_size_kb, &req.limits.file_size_kb));
   }
   if (websocket) {
+    req.interactive = true;
     PG_ASSIGN_OR_RETURN(auto id, r.String("id"));
     if (id) {
       if (id->size() > 64) return Error::BadRequest("invalid_value", "id is longer than 64 bytes");

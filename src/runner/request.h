@@ -33,6 +33,7 @@ struct RunRequest {
   std::vector<std::pair<std::string, std::string>> files;  // normalized path, content (in request order)
   RunLimits limits;
   // WebSocket only.
+  bool interactive = false;  // stdin comes from frames (stays open until stdin_close)
   std::string client_id;
   bool tty = false;
   int cols = 80;

@@ -453,7 +453,7 @@ asio::awaitable<void> ExecuteRun(std::shared_ptr<Run> run, Runner* runner) {
   }
 
   auto ph = NewPhase(runner, false, run->request.limits);
-  if (!run->request.tty) {
+  if (!run->request.interactive) {
     run->stdin_pending = std::move(run->request.stdin_data);
     run->stdin_eof = true;
   }
