@@ -121,7 +121,7 @@ TEST_F(RunnerRest, CompileErrorHasGccMessage) {
   EXPECT_EQ(Str(r, "status"), "compile_error");
   EXPECT_NE(Str(r, "compile_output").find("main.c:1"), std::string::npos) << Str(r, "compile_output");
   EXPECT_NE(Str(r, "compile_output").find("error"), std::string::npos);
-  EXPECT_NE(Str(r, "compile_output").find("'x' undeclared"), std::string::npos) << Str(r, "compile_output");
+  EXPECT_NE(Str(r, "compile_output").find("undeclared"), std::string::npos) << Str(r, "compile_output");
   EXPECT_EQ(Str(r, "stdout"), "");
 }
 
@@ -253,7 +253,8 @@ TEST_F(RunnerRest, SignalARun) {
   std::thread t([&] { result = server_->RunOk(Body({{"files", Files({{"sigint.py", src.c_str()}})}})); });
   std::string id;
   for (int i = 0; i < 200 && id.empty(); ++i) {
-    for (auto& r : json::parse(server_->Call(verb::get, "/runs").body).at("runs").as_array()) {
+    json::array runs = json::parse(server_->Call(verb::get, "/runs").body).at("runs").as_array();
+    for (auto& r : runs) {
       if (Str(r.as_object(), "entry") == "sigint.py" && Str(r.as_object(), "status") == "running")
         id = Str(r.as_object(), "id");
     }
@@ -347,7 +348,8 @@ TEST(RunnerLimits, RunLimitIsEnforced) {
   int running = 0;
   for (int i = 0; i < 200 && running < 2; ++i) {
     running = 0;
-    for (auto& r : json::parse(server.Call(verb::get, "/runs").body).at("runs").as_array())
+    json::array runs = json::parse(server.Call(verb::get, "/runs").body).at("runs").as_array();
+    for (auto& r : runs)
       running += Str(r.as_object(), "status") == "running";
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
