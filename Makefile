@@ -17,7 +17,7 @@ deps:
 	@scripts/install-deps.sh build
 
 $(BUILD)/build.ninja: CMakeLists.txt
-	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Release
 
 # The binary and the built web IDE (web/dist).
 build: deps $(BUILD)/build.ninja
@@ -25,7 +25,7 @@ build: deps $(BUILD)/build.ninja
 	@scripts/build-web.sh
 
 $(ASAN_BUILD)/build.ninja: CMakeLists.txt
-	cmake -S . -B $(ASAN_BUILD) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Debug -DPG_SANITIZE=ON -DPG_BENCH=OFF
+	cmake -S . -B $(ASAN_BUILD) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1" -DPG_SANITIZE=ON -DPG_BENCH=OFF
 
 asan: deps $(ASAN_BUILD)/build.ninja
 	cmake --build $(ASAN_BUILD) -j $(JOBS)

@@ -27,6 +27,10 @@ int Main(int argc, char** argv) {
   serve->add_option("--web-dir", hub_opts.web_dir, "directory of the built web IDE");
   serve->add_option("--public-url", hub_opts.public_url, "URL users reach the hub at");
   serve->add_option("--log-level", hub_opts.log_level)->capture_default_str();
+  serve->add_option("--rate-limit-api", hub_opts.api_rate, "control-plane requests: RATE:BURST per second per client and per token (0 = off)")
+      ->capture_default_str();
+  serve->add_option("--rate-limit-runs", hub_opts.run_rate, "run starts: RATE:BURST per second per client and per token")
+      ->capture_default_str();
 
   workspace::Options ws_opts;
   auto* ws = app.add_subcommand("workspace-server", "serve a playground's files and collaborative editing");

@@ -24,7 +24,7 @@ class AccessTest : public ::testing::Test {
     ASSERT_EQ(r.status, 201) << r.body << hub_->log();
     id_ = new std::string(Str(r.json, "id"));
     owner_token_ = new std::string(Str(r.json, "token"));
-    ASSERT_EQ(hub_->Call("PUT", Files(*id_, "note.txt"), "original").status, 200);
+    ASSERT_EQ(hub_->Call("PUT", Files(*id_, "note.txt"), "original").status, 204);
   }
   static void TearDownTestSuite() {
     delete hub_;
@@ -193,7 +193,7 @@ TEST_F(AccessTest, ViewerCannotEditRunOrWrite) {
   EXPECT_EQ(Str(json::parse(*bad), "code"), "malformed_json") << *bad;
   // An editor's change reaches the viewer.
   auto [editor, editor_id] = NewToken("editor");
-  EXPECT_EQ(hub_->Call("PUT", Files(*id_, "other.txt"), "from editor", editor).status, 200);
+  EXPECT_EQ(hub_->Call("PUT", Files(*id_, "other.txt"), "from editor", editor).status, 204);
   bool saw = false;
   for (int i = 0; i < 10 && !saw; ++i) {
     auto m = ws.Read(std::chrono::seconds(5));

@@ -58,7 +58,7 @@ TEST_F(RouterTest, BothStylesReachTheRightPlaygroundAmongFifty) {
     }
   }
   for (const auto& id : ids) {
-    ASSERT_EQ(hub_->Call("PUT", "/api/v1/playgrounds/" + id + "/files/whoami.txt", id).status, 200);
+    ASSERT_EQ(hub_->Call("PUT", "/api/v1/playgrounds/" + id + "/files/whoami.txt", id).status, 204);
   }
   for (const auto& id : ids) {
     auto path = hub_->Call("GET", "/p/" + id + "/files/whoami.txt");
@@ -95,7 +95,7 @@ TEST_F(RouterTest, BothStylesReachTheRightPlaygroundAmongFifty) {
 
 TEST_F(RouterTest, StoppedPlaygroundStartsOnFirstRequest) {
   std::string id = CreateRunning("blank");
-  ASSERT_EQ(hub_->Call("PUT", "/api/v1/playgrounds/" + id + "/files/keep.txt", "kept").status, 200);
+  ASSERT_EQ(hub_->Call("PUT", "/api/v1/playgrounds/" + id + "/files/keep.txt", "kept").status, 204);
   auto stop = hub_->Call("POST", "/api/v1/playgrounds/" + id + "/stop");
   ASSERT_EQ(stop.status, 200) << stop.body;
   ASSERT_EQ(Str(stop.json, "status"), "stopped");
@@ -117,7 +117,7 @@ TEST_F(RouterTest, SlowWebSocketReaderDoesNotGrowTheHub) {
   // ~900 KiB file; every `read` reply carries it base64-encoded (~1.2 MB).
   std::string big(900 << 10, 'x');
   for (size_t i = 0; i < big.size(); i += 97) big[i] = static_cast<char>('a' + i % 26);
-  ASSERT_EQ(hub_->Call("PUT", "/api/v1/playgrounds/" + id + "/files/big.txt", big).status, 200);
+  ASSERT_EQ(hub_->Call("PUT", "/api/v1/playgrounds/" + id + "/files/big.txt", big).status, 204);
   int pid = HubPid(dir_->path());
   ASSERT_GT(pid, 0);
   WsClient warm;

@@ -35,7 +35,20 @@ std::string HubResponse::ErrorCode() const {
 HubProcess::HubProcess(std::string data_dir, std::vector<std::string> extra_args)
     : data_dir_(std::move(data_dir)), extra_args_(std::move(extra_args)) {}
 
-HubProcess::~HubProcess() { Terminate(); }
+HubProcess::~HubProcess() {
+  // Playgrounds outlive their hub by design: delete what this test left, so
+  // that no container, mount or loop device outlives the test.
+  if (pid_ > 0) {
+    for (int page = 0; page < 20; ++page) {
+      auto list = Call("GET", "/api/v1/playgrounds?limit=500");
+      if (list.status != 200 || !list.json.is_object()) break;
+      const auto& items = list.json.at("items").as_array();
+      if (items.empty()) break;
+      for (const auto& it : items) Call("DELETE", "/api/v1/playgrounds/" + std::string(it.at("id").as_string()));
+    }
+  }
+  Terminate();
+}
 
 std::string HubProcess::log() const {
   std::ifstream f(log_path_);

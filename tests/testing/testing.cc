@@ -1,6 +1,10 @@
 #include "testing/testing.h"
 
+#include <sys/mount.h>
+
 #include <cstdlib>
+#include <fstream>
+#include <vector>
 #include <stdexcept>
 
 #include "common/fs.h"
@@ -14,7 +18,18 @@ TempDir::TempDir() {
   path_ = tmpl;
 }
 
-TempDir::~TempDir() { (void)RemoveTree(path_); }
+TempDir::~TempDir() {
+  // Volumes of playgrounds a test did not delete are mounts: detach them
+  // first, or the tree cannot be removed.
+  std::ifstream mounts("/proc/mounts");
+  std::string dev, dir, rest;
+  std::vector<std::string> under;
+  while (mounts >> dev >> dir && std::getline(mounts, rest)) {
+    if (dir.rfind(path_ + "/", 0) == 0) under.push_back(dir);
+  }
+  for (auto it = under.rbegin(); it != under.rend(); ++it) umount2(it->c_str(), MNT_DETACH);
+  (void)RemoveTree(path_);
+}
 
 static std::string Env(const char* name, const char* fallback) {
   const char* v = std::getenv(name);
