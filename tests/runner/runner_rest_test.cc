@@ -358,7 +358,9 @@ TEST(RunnerLimits, RunLimitIsEnforced) {
   EXPECT_EQ(r.status, 429);
   EXPECT_NE(r.body.find("run_limit"), std::string::npos);
   for (auto& t : threads) t.join();
-  EXPECT_EQ(Str(server.RunOk(Body({{"entry", "third.py"}})), "stdout"), "3\n");
+  // A refused run wrote nothing; once a slot is free it runs.
+  EXPECT_FALSE(server.FileExists("third.py"));
+  EXPECT_EQ(Str(server.RunOk(Body({{"files", Files({{"third.py", "print(3)"}})}})), "stdout"), "3\n");
 }
 
 TEST(RunnerLimits, OperatorMaxima) {
