@@ -132,11 +132,13 @@ int main(int argc, char** argv) {
     int drounds = std::max(3, rounds / 3);
     rows.push_back(Row("python hello: docker run --rm", Repeat(drounds, [&] {
                          return bench::TimeCommand({"docker", "run", "--rm", "--network", "none", "-v", root + ":/w",
-                                                    "playground-runner:latest", "python3", "/w/hello.py"});
+                                                    "--entrypoint", "/usr/bin/python3", "playground-runner:latest",
+                                                    "/w/hello.py"});
                        })));
     rows.push_back(Row("C hello: docker run --rm", Repeat(drounds, [&] {
                          return bench::TimeCommand({"docker", "run", "--rm", "--network", "none", "-v",
-                                                    dir.path() + ":/d", "playground-runner:latest", "/d/hello-bare"});
+                                                    dir.path() + ":/d", "--entrypoint", "/d/hello-bare",
+                                                    "playground-runner:latest"});
                        })));
   } else {
     rows.push_back({"docker run --rm", "n/a (no dockerd or no playground-runner:latest)", "", ""});
