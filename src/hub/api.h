@@ -87,11 +87,11 @@ class Api {
 // into coroutines twice.
 struct OffLoopInit {
   boost::asio::thread_pool* pool;
-  std::shared_ptr<std::function<void()>> job;
+  std::function<void()>* job;  // owned by the awaiting coroutine's state
   template <class Handler>
   void operator()(Handler&& handler) const {
     auto ex = boost::asio::get_associated_executor(handler);
-    auto j = job;
+    auto* j = job;
     boost::asio::post(*pool, [h = std::move(handler), j, ex]() mutable {
       (*j)();
       boost::asio::post(ex, std::move(h));
@@ -100,19 +100,28 @@ struct OffLoopInit {
 };
 
 template <class T>
-boost::asio::awaitable<T> OffLoopAwait(boost::asio::thread_pool* pool, std::shared_ptr<std::function<void()>> job,
-                                       std::shared_ptr<std::optional<T>> out) {
-  co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void()>(OffLoopInit{pool, job},
+struct OffLoopState {
+  std::function<void()> job;
+  std::optional<T> out;
+};
+
+// Takes ownership of `state`. Only trivially destructible parameters: g++ 12
+// destroys non-trivial by-value coroutine parameters twice here (seen with
+// ASan on a shared_ptr parameter).
+template <class T>
+boost::asio::awaitable<T> OffLoopAwait(boost::asio::thread_pool* pool, OffLoopState<T>* state) {
+  std::unique_ptr<OffLoopState<T>> owned(state);
+  co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void()>(OffLoopInit{pool, &owned->job},
                                                                                       boost::asio::use_awaitable);
-  co_return std::move(**out);
+  co_return std::move(*owned->out);
 }
 
 template <class F>
 auto OffLoop(boost::asio::thread_pool* pool, F fn) {
   using T = decltype(fn());
-  auto out = std::make_shared<std::optional<T>>();
-  auto job = std::make_shared<std::function<void()>>([out, fn]() mutable { out->emplace(fn()); });
-  return OffLoopAwait<T>(pool, job, out);
+  auto* state = new OffLoopState<T>();
+  state->job = [state, fn]() mutable { state->out.emplace(fn()); };
+  return OffLoopAwait<T>(pool, state);
 }
 
 }  // namespace pg::hub
