@@ -17,7 +17,7 @@ deps:
 	@scripts/install-deps.sh build
 
 $(BUILD)/build.ninja: CMakeLists.txt
-	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Release
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 # The binary and the built web IDE (web/dist).
 build: deps $(BUILD)/build.ninja
