@@ -273,6 +273,17 @@ asio::awaitable<std::optional<http::Response>> Api::Route(Ctx& ctx) {
   co_return Static(ctx, path == "/" ? "/index.html" : path);
 }
 
+// {"items": [token, ...]} of a playground's tokens or a user's API keys
+// (never the secrets).
+http::Response Api::TokenList(const http::Request& req, const std::string& playground_id,
+                              const std::string& user_id) {
+  auto list = reg_->ListTokens(playground_id, user_id);
+  if (!list.ok()) return Err(req, list.error());
+  json::array items;
+  for (const auto& t : *list) items.push_back(TokenJson(t));
+  return Json(req, bhttp::status::ok, json::object{{"items", std::move(items)}});
+}
+
 http::Response Api::Login(Ctx& ctx) {
   auto tok = ctx.target.Query("token");
   if (!tok) return Err(ctx.req, Error::BadRequest("missing_token", "login needs ?token="));
@@ -490,14 +501,10 @@ http::Response Api::Tokens(Ctx& ctx, const Caller& caller, const Playground& p, 
   (void)caller;
   if (rest.empty() || rest == "/") {
     if (req.method() == bhttp::verb::get) {
-      auto list = reg_->ListTokens(p.id, "");
-      if (!list.ok()) return Err(req, list.error());
-      json::array items;
-      for (const auto& t : *list) items.push_back(TokenJson(t));
-      return Json(req, bhttp::status::ok, json::object{{"items", std::move(items)}});
+      return TokenList(req, p.id, "");
     }
     if (req.method() != bhttp::verb::post) return Err(req, MethodNotAllowed());
-    auto body = ParseJsonObject(req.body().empty() ? std::string("{}") : req.body());
+    auto body = ParseJsonObject(req.body());
     if (!body.ok()) return Err(req, body.error());
     JsonReader r(*body);
     if (auto ok = r.Only({"role", "label"}); !ok.ok()) return Err(req, ok.error());
@@ -611,14 +618,10 @@ http::Response Api::Users(Ctx& ctx, const std::string& rest) {
   }
   if (tail == "/keys" || tail == "/keys/") {
     if (req.method() == bhttp::verb::get) {
-      auto keys = reg_->ListTokens("", uid);
-      if (!keys.ok()) return Err(req, keys.error());
-      json::array items;
-      for (const auto& k : *keys) items.push_back(TokenJson(k));
-      return Json(req, bhttp::status::ok, json::object{{"items", std::move(items)}});
+      return TokenList(req, "", uid);
     }
     if (req.method() != bhttp::verb::post) return Err(req, MethodNotAllowed());
-    auto body = ParseJsonObject(req.body().empty() ? std::string("{}") : req.body());
+    auto body = ParseJsonObject(req.body());
     if (!body.ok()) return Err(req, body.error());
     JsonReader r(*body);
     if (auto ok = r.Only({"label"}); !ok.ok()) return Err(req, ok.error());

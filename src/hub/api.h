@@ -53,6 +53,8 @@ class Api {
                                                                         std::string rest);
   boost::asio::awaitable<Result<orchestrator::Backends>> EnsureRunning(std::string id);
   http::Response Login(Ctx& ctx);
+  http::Response TokenList(const http::Request& req, const std::string& playground_id,
+                           const std::string& user_id);
   http::Response Users(Ctx& ctx, const std::string& rest);
   http::Response Tokens(Ctx& ctx, const Caller& caller, const registry::Playground& p, Role role,
                         const std::string& rest);
