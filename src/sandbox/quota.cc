@@ -26,6 +26,14 @@ namespace {
 
 std::string ImageOf(const std::string& path) { return path + ".ext4"; }
 
+// The image is formatted under this hidden name and renamed into place, so
+// "<path>.ext4" only ever names a complete file system (a hub killed during
+// mkfs leaves at most this file, which the next attempt replaces).
+std::string TempImageOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return path.substr(0, slash + 1) + "." + path.substr(slash + 1) + ".ext4.tmp";
+}
+
 // Runs argv (absolute argv[0]), returns its exit status; output discarded.
 Result<int> RunTool(const std::vector<std::string>& argv) {
   std::vector<char*> args;
@@ -128,12 +136,14 @@ Result<QuotaStatus> CreateQuotaVolume(const std::string& path, int64_t bytes) {
       status.detail = "no disk quota: mkfs.ext4 (e2fsprogs) is not installed";
       return status;
     }
-    UniqueFd fd(open(image.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-    if (!fd.valid()) return Error::FromErrno("quota: create " + image, errno);
+    const std::string tmp = TempImageOf(path);
+    unlink(tmp.c_str());
+    UniqueFd fd(open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!fd.valid()) return Error::FromErrno("quota: create " + tmp, errno);
     if (ftruncate(fd.get(), bytes) != 0) {
       int err = errno;
-      unlink(image.c_str());
-      return Error::FromErrno("quota: size " + image, err);
+      unlink(tmp.c_str());
+      return Error::FromErrno("quota: size " + tmp, err);
     }
     fd.reset();
     // No reserved blocks, no lazy init threads racing our first writes,
@@ -141,11 +151,16 @@ Result<QuotaStatus> CreateQuotaVolume(const std::string& path, int64_t bytes) {
     std::string owner = std::to_string(dir.st_uid) + ":" + std::to_string(dir.st_gid);
     auto rc = RunTool({mkfs, "-q", "-F", "-t", "ext4", "-m", "0", "-E",
                        "root_owner=" + owner + ",nodiscard,lazy_itable_init=0,lazy_journal_init=0", "-L", "pgvolume",
-                       image});
+                       tmp});
     if (!rc.ok() || *rc != 0) {
-      unlink(image.c_str());
+      unlink(tmp.c_str());
       if (!rc.ok()) return rc.error();
       return Error::Internal("quota: mkfs.ext4 failed with status " + std::to_string(*rc));
+    }
+    if (rename(tmp.c_str(), image.c_str()) != 0) {
+      int err = errno;
+      unlink(tmp.c_str());
+      return Error::FromErrno("quota: rename " + tmp, err);
     }
   }
   UniqueFd loop;
@@ -184,6 +199,7 @@ Result<void> DestroyQuotaVolume(const std::string& path) {
   }
   if (unlink(ImageOf(path).c_str()) != 0 && errno != ENOENT)
     return Error::FromErrno("quota: remove " + ImageOf(path), errno);
+  unlink(TempImageOf(path).c_str());
   return Ok();
 }
 

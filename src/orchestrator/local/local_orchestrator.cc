@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -30,6 +31,20 @@ constexpr const char* kRunInside = "/run/playground";
 
 // Host uid of a playground's containers: stable per id, unprivileged, and
 // different between playgrounds.
+bool IsEmptyDir(const std::string& path) {
+  DIR* d = opendir(path.c_str());
+  if (!d) return false;
+  bool empty = true;
+  while (struct dirent* e = readdir(d)) {
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+      empty = false;
+      break;
+    }
+  }
+  closedir(d);
+  return empty;
+}
+
 bool FileExists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;
@@ -90,8 +105,13 @@ class LocalOrchestrator final : public Orchestrator {
     std::string sock = SockDir(spec.id);
     if (::mkdir(sock.c_str(), 0700) != 0 && errno != EEXIST) return Error::FromErrno("mkdir " + sock, errno);
     if (chown(sock.c_str(), uid, uid) != 0 && geteuid() == 0) return Error::FromErrno("chown " + sock, errno);
-    if (fresh && geteuid() == 0 && chown(vol.c_str(), uid, uid) != 0) return Error::FromErrno("chown " + vol, errno);
-    if (fresh || (!sandbox::IsQuotaVolume(vol) && FileExists(vol + ".ext4"))) {
+    // The marker says the template was written. Until it exists, a retry
+    // (after a hub killed mid-create) writes it again; files already there
+    // (each written atomically) are kept.
+    const std::string marker = run + "/volume-complete";
+    bool complete = !fresh && FileExists(marker);
+    if (!complete && geteuid() == 0 && chown(vol.c_str(), uid, uid) != 0) return Error::FromErrno("chown " + vol, errno);
+    if (!sandbox::IsQuotaVolume(vol) && (FileExists(vol + ".ext4") || IsEmptyDir(vol))) {
       // The disk quota: the volume becomes its own ext4 file system (an
       // existing image is mounted again with its data).
       auto q = sandbox::CreateQuotaVolume(vol, spec.limits.disk_mb << 20);
@@ -99,15 +119,21 @@ class LocalOrchestrator final : public Orchestrator {
       if (record) record("quota", q->enforced ? q->detail : "none: " + q->detail);
       if (!q->enforced) spdlog::warn("playground {}: no disk quota: {}", spec.id, q->detail);
     }
-    if (fresh) {
+    if (!complete) {
       int fd = open(vol.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (fd < 0) return Error::FromErrno("open " + vol, errno);
       UniqueFd root(fd);
       for (const auto& [path, content] : *files) {
+        if (faccessat(root.get(), path.c_str(), F_OK, AT_SYMLINK_NOFOLLOW) == 0) continue;
         PG_RETURN_IF_ERROR(WriteFileBeneath(root.get(), path, content, /*durable=*/false));
         if (geteuid() == 0) fchownat(root.get(), path.c_str(), uid, uid, AT_SYMLINK_NOFOLLOW);
       }
       if (geteuid() == 0 && chown(vol.c_str(), uid, uid) != 0) return Error::FromErrno("chown " + vol, errno);
+      if (syncfs(root.get()) != 0) return Error::FromErrno("syncfs " + vol, errno);
+      int run_fd = open(run.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (run_fd < 0) return Error::FromErrno("open " + run, errno);
+      UniqueFd run_root(run_fd);
+      PG_RETURN_IF_ERROR(WriteFileBeneath(run_root.get(), "volume-complete", "", /*durable=*/true));
     }
     return Ok();
   }
