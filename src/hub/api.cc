@@ -237,7 +237,8 @@ asio::awaitable<std::optional<http::Response>> Api::Route(Ctx& ctx) {
     co_return co_await PlaygroundCall(ctx, id, rest);
   }
   if (path == "/api/v1/users" || path.rfind("/api/v1/users/", 0) == 0) {
-    std::string rest = path.size() > 14 ? path.substr(14) : "";
+    // "" or "/{id}[/keys[/{key_id}]]" (the part after "/api/v1/users").
+    std::string rest = path.substr(13);
     co_return Users(ctx, rest);
   }
   if (path.rfind("/api/", 0) == 0) co_return Err(req, Error::NotFound("no such API endpoint: " + path));

@@ -55,8 +55,7 @@ HubProcess* AccessTest::hub_;
 std::string* AccessTest::id_;
 std::string* AccessTest::owner_token_;
 
-// Known failure (issue 5 open): a user reading its own record with its key gets 404.
-TEST_F(AccessTest, DISABLED_UsersSeeOnlyTheirPlaygrounds) {
+TEST_F(AccessTest, UsersSeeOnlyTheirPlaygrounds) {
   auto a = hub_->Call("POST", "/api/v1/users", R"({"name":"ada"})");
   ASSERT_EQ(a.status, 201) << a.body;
   auto b = hub_->Call("POST", "/api/v1/users", R"({"name":"bob"})");
