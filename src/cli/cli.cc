@@ -31,6 +31,10 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--rate-limit-runs", hub_opts.run_rate, "run starts: RATE:BURST per second per client and per token")
       ->capture_default_str();
+  serve->add_option("--warm-pool", hub_opts.warm_pool,
+                    "local orchestrator: playgrounds with default limits kept ready ahead of creates (0 = off)")
+      ->check(CLI::Range(0, 64))
+      ->capture_default_str();
 
   workspace::Options ws_opts;
   auto* ws = app.add_subcommand("workspace-server", "serve a playground's files and collaborative editing");

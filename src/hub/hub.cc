@@ -88,6 +88,7 @@ int ServeMain(const Options& opts) {
       orchestrator::LocalConfig cfg;
       cfg.data_dir = data_dir;
       cfg.binary = SelfExe();
+      cfg.warm_pool = opts.warm_pool;
       orch = orchestrator::MakeLocalOrchestrator(cfg);
     } else if (opts.orchestrator == "docker") {
       orchestrator::DockerConfig cfg;

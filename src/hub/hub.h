@@ -21,6 +21,7 @@ struct Options {
   // override these.
   std::string api_rate = "50:200";  // control plane: /api/..., /login
   std::string run_rate = "5:20";    // run starts
+  int warm_pool = 2;                // local orchestrator: playgrounds made ahead of time
 };
 
 // Runs the hub until SIGTERM/SIGINT. Returns the process exit code.

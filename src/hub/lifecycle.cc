@@ -78,7 +78,8 @@ Result<Playground> Lifecycle::Reload(const std::string& id) {
 Result<Created> Lifecycle::Register(const CreateParams& params) {
   Created c;
   Playground& p = c.playground;
-  p.id = NewPlaygroundId();
+  p.id = orch_->TakeWarmSlot(params.limits);
+  if (p.id.empty()) p.id = NewPlaygroundId();
   p.name = params.name.empty() ? params.template_name + "-" + p.id.substr(0, 6) : params.name;
   p.template_name = params.template_name;
   p.status = registry::kCreating;

@@ -65,6 +65,15 @@ class Orchestrator {
 
   virtual std::string Name() const = 0;
 
+  // Before a create: the id of a playground this orchestrator made ahead of
+  // time for `limits` (a warm slot), now reserved for the caller, who must
+  // register the playground under that id and then call CreateVolume and
+  // Start as usual; "" when there is none (the caller picks a new id).
+  virtual std::string TakeWarmSlot(const Limits& limits) {
+    (void)limits;
+    return "";
+  }
+
   // Creates the playground's storage and seeds it from its template.
   // Idempotent: an existing volume is kept as it is.
   virtual Result<void> CreateVolume(const PlaygroundSpec& spec, const RecordFn& record) = 0;

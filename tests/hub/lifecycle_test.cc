@@ -139,6 +139,86 @@ TEST_P(HubTest, CrashedContainerIsRestartedAndCounted) {
   ExpectGone(id);
 }
 
+// Hidden warm-pool slots (".<id>") under <data>/volumes and <data>/run.
+std::set<std::string> WarmSlots(const std::string& data_dir) {
+  std::set<std::string> ids;
+  for (const char* sub : {"/volumes/", "/run/"}) {
+    if (DIR* d = opendir((data_dir + sub).c_str())) {
+      while (struct dirent* e = readdir(d)) {
+        std::string name = e->d_name;
+        if (name.size() < 27 || name[0] != '.') continue;
+        ids.insert(name.substr(1, 26));
+      }
+      closedir(d);
+    }
+  }
+  return ids;
+}
+
+// The local hub keeps playgrounds made ahead of time (--warm-pool, default
+// 2): a create takes one, which then is like any other playground; slots
+// are not playgrounds (not listed, never reconciled as such) and none
+// outlives its hub, even one SIGKILLed.
+TEST_P(HubTest, WarmPoolSlotsBecomeWholePlaygroundsAndNeverLeak) {
+  if (orchestrator() != "local") GTEST_SKIP() << "the warm pool is the local orchestrator's";
+  auto running = [](const std::set<std::string>& ids) {
+    for (const auto& id : ids)
+      if (ProcessesOfPlayground(id).size() < 2) return false;
+    return true;
+  };
+  std::set<std::string> slots;
+  for (int i = 0; i < 400 && (slots.size() < 2 || !running(slots)); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    slots = WarmSlots(dir_->path());
+  }
+  ASSERT_EQ(slots.size(), 2u) << hub_->log();
+  ASSERT_TRUE(running(slots)) << hub_->log();
+  EXPECT_EQ(hub_->Call("GET", "/api/v1/playgrounds").json.at("items").as_array().size(), 0u);
+
+  // The first creates come from the pool: their ids are slot ids.
+  std::vector<std::string> made;
+  for (const char* tmpl : {"python", "c"}) {
+    auto p = Create(tmpl);
+    made.push_back(Str(p, "id"));
+    EXPECT_NE(FileOf(made.back(), MainFile(tmpl)).find("Hello"), std::string::npos);
+  }
+  int from_pool = 0;
+  for (const auto& id : made) from_pool += slots.count(id);
+  EXPECT_GE(from_pool, 1) << "no create used a warm slot";
+  for (const auto& id : made) {
+    EXPECT_FALSE(WarmSlots(dir_->path()).count(id));
+    auto run = hub_->Call("POST", "/api/v1/playgrounds/" + id + "/runs",
+                          R"J({"language":"python","files":{"t.py":"print(6*7)"},"entry":"t.py"})J");
+    EXPECT_EQ(run.status, 200) << run.body;
+    EXPECT_EQ(Str(run.json, "stdout"), "42\n") << run.body;
+  }
+
+  // A killed hub leaves its slots behind; the next one removes them.
+  for (int i = 0; i < 200 && WarmSlots(dir_->path()).size() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto before = WarmSlots(dir_->path());
+  hub_->Kill();
+  StartHub();
+  for (const auto& slot : before) {
+    EXPECT_FALSE(WarmSlots(dir_->path()).count(slot)) << slot;
+    EXPECT_TRUE(ProcessesOfPlayground(slot).empty()) << slot;
+  }
+  // The playgrounds made from slots survived as they were.
+  for (const auto& id : made) {
+    EXPECT_EQ(Str(hub_->Call("GET", "/api/v1/playgrounds/" + id).json, "status"), "running");
+  }
+  // A stopped hub takes its slots with it.
+  hub_->Terminate();
+  auto left = WarmSlots(dir_->path());
+  EXPECT_TRUE(left.empty()) << *left.begin();
+  for (const auto& slot : left) EXPECT_TRUE(ProcessesOfPlayground(slot).empty()) << slot;
+  StartHub();
+  for (const auto& id : made) {
+    EXPECT_EQ(hub_->Call("DELETE", "/api/v1/playgrounds/" + id).status, 204);
+    ExpectGone(id);
+  }
+}
+
 // SIGKILL the hub while creates and deletes are in flight; after a restart
 // every playground is either whole (running, files served) or gone
 // (nothing left of it).

@@ -6,11 +6,15 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <sstream>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -66,6 +70,10 @@ struct Container {
 
 struct Instance {
   PlaygroundSpec spec;
+  uid_t uid = 0;
+  // Where its volume and run directory are now: <data>/volumes/<id> and
+  // <data>/run/<id>, or the hidden ".<id>" names while it is a warm slot.
+  std::string vol_dir, run_dir;
   bool want_running = false;
   int restarts = 0;
   Container workspace{"workspace"};
@@ -79,7 +87,14 @@ class LocalOrchestrator final : public Orchestrator {
     ::mkdir((cfg_.data_dir + "/volumes").c_str(), 0711);
     ::mkdir((cfg_.data_dir + "/run").c_str(), 0711);
     wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    RemoveStaleSlots();
     if (cfg_.supervise) supervisor_ = std::thread([this] { Supervise(); });
+    if (cfg_.warm_pool > 0) {
+      // Moving a warm volume's mount into place (MS_MOVE) needs a parent
+      // mount that is not shared: give <data>/volumes its own private mount.
+      if (geteuid() == 0) PrivateMount(cfg_.data_dir + "/volumes");
+      pool_thread_ = std::thread([this] { RefillPool(); });
+    }
   }
 
   ~LocalOrchestrator() override {
@@ -89,16 +104,29 @@ class LocalOrchestrator final : public Orchestrator {
 
   std::string Name() const override { return "local"; }
 
+  std::string TakeWarmSlot(const Limits& limits) override {
+    if (cfg_.warm_pool <= 0 || !SameLimits(limits, Limits{})) return "";
+    std::lock_guard lock(mu_);
+    if (stopping_ || pool_.empty()) return "";
+    std::string id = pool_.front();
+    pool_.pop_front();
+    reserved_.insert(id);
+    pool_cv_.notify_all();
+    return id;
+  }
+
   Result<void> CreateVolume(const PlaygroundSpec& spec, const RecordFn& record) override {
     const TemplateFiles* files = FindTemplate(spec.template_name);
     if (!files) return Error::BadRequest("invalid_value", "unknown template " + spec.template_name);
-    uid_t uid = UidFor(spec.id);
+    uid_t uid = UidOf(spec);
     std::string vol = VolumeDir(spec.id);
     std::string run = RunDir(spec.id);
     if (record) {
       record("volume", vol);
       record("uid", std::to_string(uid));
     }
+    auto claimed = ClaimSlot(spec);
+    if (!claimed.ok()) spdlog::warn("playground {}: warm slot not used: {}", spec.id, claimed.error().message);
     bool fresh = ::mkdir(vol.c_str(), 0700) == 0;
     if (!fresh && errno != EEXIST) return Error::FromErrno("mkdir " + vol, errno);
     if (::mkdir(run.c_str(), 0711) != 0 && errno != EEXIST) return Error::FromErrno("mkdir " + run, errno);
@@ -129,11 +157,11 @@ class LocalOrchestrator final : public Orchestrator {
         if (geteuid() == 0) fchownat(root.get(), path.c_str(), uid, uid, AT_SYMLINK_NOFOLLOW);
       }
       if (geteuid() == 0 && chown(vol.c_str(), uid, uid) != 0) return Error::FromErrno("chown " + vol, errno);
-      if (syncfs(root.get()) != 0) return Error::FromErrno("syncfs " + vol, errno);
       int run_fd = open(run.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (run_fd < 0) return Error::FromErrno("open " + run, errno);
       UniqueFd run_root(run_fd);
-      PG_RETURN_IF_ERROR(WriteFileBeneath(run_root.get(), "volume-complete", "", /*durable=*/true));
+      // Not fsynced, like the template files: a killed hub loses neither.
+      PG_RETURN_IF_ERROR(WriteFileBeneath(run_root.get(), "volume-complete", "", /*durable=*/false));
     }
     return Ok();
   }
@@ -147,6 +175,9 @@ class LocalOrchestrator final : public Orchestrator {
       if (!slot) slot = std::make_shared<Instance>();
       inst = slot;
       inst->spec = spec;
+      inst->uid = UidOf(spec);
+      inst->vol_dir = VolumeDir(spec.id);
+      inst->run_dir = RunDir(spec.id);
       inst->want_running = true;
       for (Container* c : {&inst->workspace, &inst->runner}) {
         if (c->proc) continue;
@@ -222,6 +253,9 @@ class LocalOrchestrator final : public Orchestrator {
       auto& slot = instances_[spec.id];
       if (!slot) slot = std::make_shared<Instance>();
       slot->spec = spec;
+      slot->uid = UidOf(spec);
+      slot->vol_dir = VolumeDir(spec.id);
+      slot->run_dir = RunDir(spec.id);
       for (Container* c : {&slot->workspace, &slot->runner}) {
         if (c->proc) continue;
         pid_t pid = ReadPid(spec.id, c->role);
@@ -250,13 +284,23 @@ class LocalOrchestrator final : public Orchestrator {
       }
       closedir(d);
     }
-    for (const auto& c : sandbox::ListCgroups(cgroup_parent_)) ids.insert(c);
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& c : sandbox::ListCgroups(cgroup_parent_))
+        if (!pool_set_.count(c) && !reserved_.count(c)) ids.insert(c);
+    }
     return std::vector<std::string>(ids.begin(), ids.end());
   }
 
   Result<void> DestroyOrphan(const std::string& id) override {
     if (id.empty() || id.find('/') != std::string::npos || id[0] == '.')
       return Error::BadRequest("invalid_value", "bad id");
+    bool unclaimed_slot;
+    {
+      std::lock_guard lock(mu_);
+      unclaimed_slot = pool_set_.count(id) > 0;
+    }
+    if (unclaimed_slot) DestroySlot(id);
     {
       std::lock_guard lock(mu_);
       auto it = instances_.find(id);
@@ -291,6 +335,19 @@ class LocalOrchestrator final : public Orchestrator {
       std::lock_guard lock(mu_);
       if (stopping_) return;
       stopping_ = true;
+    }
+    pool_cv_.notify_all();
+    if (pool_thread_.joinable()) pool_thread_.join();
+    // Warm slots die with the hub (a next hub would remove them anyway).
+    std::vector<std::string> slots;
+    {
+      std::lock_guard lock(mu_);
+      slots.assign(pool_set_.begin(), pool_set_.end());
+      slots.insert(slots.end(), reserved_.begin(), reserved_.end());
+    }
+    for (const auto& id : slots) DestroySlot(id);
+    {
+      std::lock_guard lock(mu_);
       // Playgrounds keep running for the next hub to adopt: let go of the
       // handles without killing the trees.
       for (auto& [id, inst] : instances_) {
@@ -308,6 +365,211 @@ class LocalOrchestrator final : public Orchestrator {
   std::string SockDir(const std::string& id) const { return RunDir(id) + "/sock"; }
   std::string CgroupOf(const std::string& id, const std::string& role) const {
     return cgroup_parent_ + "/" + id + "/" + role;
+  }
+
+  // The uid recorded at create (a warm slot's), else the one derived from the id.
+  static uid_t UidOf(const PlaygroundSpec& spec) {
+    auto it = spec.resources.find("uid");
+    if (it != spec.resources.end()) {
+      char* end = nullptr;
+      unsigned long v = strtoul(it->second.c_str(), &end, 10);
+      if (end && *end == '\0' && v >= 100000) return static_cast<uid_t>(v);
+    }
+    return UidFor(spec.id);
+  }
+
+  static bool SameLimits(const Limits& a, const Limits& b) {
+    return a.memory_mb == b.memory_mb && a.cpu_millis == b.cpu_millis && a.pids == b.pids && a.disk_mb == b.disk_mb;
+  }
+
+  std::string SlotVolumeDir(const std::string& id) const { return cfg_.data_dir + "/volumes/." + id; }
+  std::string SlotRunDir(const std::string& id) const { return cfg_.data_dir + "/run/." + id; }
+
+  // Warm pool. A slot is a playground made ahead of time with default limits
+  // and an empty volume, under hidden names (volumes/.<id>, run/.<id>) and
+  // its final cgroup and uid. TakeWarmSlot hands its id to the hub, which
+  // registers the playground under it; CreateVolume then moves the volume's
+  // mount and the run directory to their real names (MS_MOVE, rename) and
+  // writes the template, and Start finds both servers already answering.
+  void RefillPool() {
+    for (;;) {
+      {
+        std::unique_lock lock(mu_);
+        pool_cv_.wait(lock, [this] {
+          // Slots being made or ready (reserved ones are the hub's now).
+          return stopping_ || static_cast<int>(pool_set_.size() - reserved_.size()) < cfg_.warm_pool;
+        });
+        if (stopping_) return;
+      }
+      std::string id = NewPlaygroundId();
+      auto made = MakeSlot(id);
+      if (!made.ok()) {
+        spdlog::warn("warm pool: cannot make a slot: {}", made.error().message);
+        DestroySlot(id);
+        std::unique_lock lock(mu_);
+        pool_cv_.wait_for(lock, std::chrono::seconds(5), [this] { return stopping_; });
+        if (stopping_) return;
+        continue;
+      }
+      std::lock_guard lock(mu_);
+      if (stopping_) return;  // Shutdown destroys it (it is in pool_set_)
+      pool_.push_back(id);
+    }
+  }
+
+  Result<void> MakeSlot(const std::string& id) {
+    PlaygroundSpec spec;
+    spec.id = id;
+    uid_t uid = UidFor(id);
+    std::string vol = SlotVolumeDir(id), run = SlotRunDir(id);
+    {
+      std::lock_guard lock(mu_);
+      pool_set_.insert(id);
+    }
+    if (::mkdir(vol.c_str(), 0700) != 0) return Error::FromErrno("mkdir " + vol, errno);
+    if (::mkdir(run.c_str(), 0711) != 0) return Error::FromErrno("mkdir " + run, errno);
+    std::string sock = run + "/sock";
+    if (::mkdir(sock.c_str(), 0700) != 0) return Error::FromErrno("mkdir " + sock, errno);
+    if (geteuid() == 0) {
+      if (chown(sock.c_str(), uid, uid) != 0) return Error::FromErrno("chown " + sock, errno);
+      if (chown(vol.c_str(), uid, uid) != 0) return Error::FromErrno("chown " + vol, errno);
+    }
+    auto q = sandbox::CreateQuotaVolume(vol, spec.limits.disk_mb << 20);
+    if (!q.ok()) return q.error();
+    auto inst = std::make_shared<Instance>();
+    inst->spec = spec;
+    inst->uid = uid;
+    inst->vol_dir = vol;
+    inst->run_dir = run;
+    inst->want_running = true;
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return Error::Internal("shutting down");
+      instances_[id] = inst;
+      for (Container* c : {&inst->workspace, &inst->runner}) PG_RETURN_IF_ERROR(LaunchContainer(*inst, *c));
+    }
+    Wake();
+    Backends b{Endpoint::Unix(sock + "/workspace.sock"), Endpoint::Unix(sock + "/runner.sock")};
+    return WaitReady(b, Clock::now() + std::chrono::seconds(30));
+  }
+
+  // Moves the slot reserved for spec.id (if any) to its real names. On
+  // failure the slot is destroyed and the caller creates the playground cold.
+  Result<void> ClaimSlot(const PlaygroundSpec& spec) {
+    const std::string& id = spec.id;
+    {
+      std::lock_guard lock(mu_);
+      if (!reserved_.count(id)) return Ok();
+    }
+    std::string from_vol = SlotVolumeDir(id), to_vol = VolumeDir(id);
+    std::string from_run = SlotRunDir(id), to_run = RunDir(id);
+    Result<void> moved = Ok();
+    {
+      std::lock_guard lock(mu_);
+      auto it = instances_.find(id);
+      if (it == instances_.end()) {
+        moved = Error::Internal("slot has no containers");
+      } else if (::mkdir(to_vol.c_str(), 0700) != 0) {
+        moved = Error::FromErrno("mkdir " + to_vol, errno);
+      } else if (sandbox::IsQuotaVolume(from_vol)) {
+        if (mount(from_vol.c_str(), to_vol.c_str(), nullptr, MS_MOVE, nullptr) != 0) {
+          moved = Error::FromErrno("move mount " + from_vol, errno);
+          rmdir(to_vol.c_str());
+        } else if (rename((from_vol + ".ext4").c_str(), (to_vol + ".ext4").c_str()) != 0) {
+          moved = Error::FromErrno("rename image of " + from_vol, errno);
+        }
+        rmdir(from_vol.c_str());
+      } else {
+        rmdir(to_vol.c_str());
+        if (rename(from_vol.c_str(), to_vol.c_str()) != 0) moved = Error::FromErrno("rename " + from_vol, errno);
+      }
+      if (moved.ok() && rename(from_run.c_str(), to_run.c_str()) != 0) moved = Error::FromErrno("rename " + from_run, errno);
+      if (moved.ok()) {
+        auto& inst = *it->second;
+        inst.spec = spec;
+        inst.vol_dir = to_vol;
+        inst.run_dir = to_run;
+        reserved_.erase(id);
+        pool_set_.erase(id);
+      }
+    }
+    if (!moved.ok()) {
+      DestroySlot(id);
+      (void)RemoveTree(to_run);
+    }
+    return moved;
+  }
+
+  // Kills a slot's containers and removes all of it (hidden or already
+  // partly moved to its real names).
+  void DestroySlot(const std::string& id) {
+    {
+      std::lock_guard lock(mu_);
+      auto it = instances_.find(id);
+      if (it != instances_.end()) {
+        it->second->want_running = false;
+        KillLocked(*it->second);
+        instances_.erase(it);
+      }
+      pool_set_.erase(id);
+      reserved_.erase(id);
+      pool_.erase(std::remove(pool_.begin(), pool_.end(), id), pool_.end());
+    }
+    pool_cv_.notify_all();
+    (void)sandbox::DestroyCgroup(cgroup_parent_ + "/" + id);
+    (void)sandbox::DestroyQuotaVolume(SlotVolumeDir(id));
+    (void)RemoveTree(SlotVolumeDir(id));
+    (void)RemoveTree(SlotRunDir(id));
+  }
+
+  // Slots left by an earlier hub (killed, or stopped without Shutdown).
+  void RemoveStaleSlots() {
+    std::set<std::string> stale;
+    for (const char* sub : {"/volumes", "/run"}) {
+      DIR* d = opendir((cfg_.data_dir + sub).c_str());
+      if (!d) continue;
+      while (struct dirent* e = readdir(d)) {
+        std::string name = e->d_name;
+        if (name.size() < 2 || name[0] != '.' || name == "..") continue;
+        name = name.substr(1);
+        if (name.size() > 5 && name.compare(name.size() - 5, 5, ".ext4") == 0) name.resize(name.size() - 5);
+        if (IsValidPlaygroundId(name)) stale.insert(name);
+      }
+      closedir(d);
+    }
+    for (const auto& id : stale) {
+      spdlog::info("removing warm slot {} left by an earlier hub", id);
+      // A slot whose volume was already moved to its real name belongs to a
+      // registered playground: only its hidden leftovers go.
+      if (!FileExists(VolumeDir(id)) && !FileExists(RunDir(id))) (void)sandbox::DestroyCgroup(cgroup_parent_ + "/" + id);
+      (void)sandbox::DestroyQuotaVolume(SlotVolumeDir(id));
+      (void)RemoveTree(SlotVolumeDir(id));
+      (void)RemoveTree(SlotRunDir(id));
+    }
+  }
+
+  // MS_MOVE refuses to move a mount whose parent mount is shared (systemd
+  // makes / shared). Then `dir` gets a bind mount of its own, private.
+  static void PrivateMount(const std::string& dir) {
+    std::ifstream mi("/proc/self/mountinfo");
+    std::string line, best_mp;
+    bool best_shared = false;
+    while (std::getline(mi, line)) {
+      std::istringstream f(line);
+      std::string a, b, c, root, mp, opts, field;
+      f >> a >> b >> c >> root >> mp >> opts;
+      bool shared = false;
+      while (f >> field && field != "-") shared |= field.rfind("shared:", 0) == 0;
+      bool covers = mp == "/" || dir == mp || dir.rfind(mp + "/", 0) == 0;
+      if (covers && mp.size() >= best_mp.size()) {
+        best_mp = mp;
+        best_shared = shared;
+      }
+    }
+    if (!best_shared || best_mp == dir) return;
+    if (mount(dir.c_str(), dir.c_str(), nullptr, MS_BIND, nullptr) != 0 ||
+        mount(nullptr, dir.c_str(), nullptr, MS_PRIVATE, nullptr) != 0)
+      spdlog::warn("cannot give {} a private mount: {}", dir, strerror(errno));
   }
 
   Backends BackendsFor(const std::string& id) const {
@@ -336,15 +598,16 @@ class LocalOrchestrator final : public Orchestrator {
   // Precondition: mu_ held.
   Result<void> LaunchContainer(Instance& inst, Container& c) {
     const auto& spec = inst.spec;
-    uid_t uid = UidFor(spec.id);
+    uid_t uid = inst.uid;
+    const std::string sock_dir = inst.run_dir + "/sock";
     sandbox::Spec s;
     s.argv = {kBinaryInside, c.role == "workspace" ? "workspace-server" : "runner-server", "--root", "/workspace",
               "--listen", std::string("unix:") + kRunInside + "/" + c.role + ".sock"};
     s.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/workspace", "LANG=C.UTF-8",
              "PLAYGROUND_ID=" + spec.id};
     s.cwd = "/workspace";
-    s.mounts = {{VolumeDir(spec.id), "/workspace", true},
-                {SockDir(spec.id), kRunInside, true},
+    s.mounts = {{inst.vol_dir, "/workspace", true},
+                {sock_dir, kRunInside, true},
                 {cfg_.binary, kBinaryInside, false}};
     s.limits.memory_bytes = spec.limits.memory_mb << 20;
     s.limits.pids = spec.limits.pids;
@@ -355,20 +618,20 @@ class LocalOrchestrator final : public Orchestrator {
     s.hostname = "playground-" + spec.id.substr(0, 8);
     s.host_uid = uid;
     s.host_gid = uid;
-    std::string log = RunDir(spec.id) + "/" + c.role + ".log";
+    std::string log = inst.run_dir + "/" + c.role + ".log";
     int logfd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     UniqueFd logf(logfd);
     s.stdout_fd = logfd;
     s.stderr_fd = logfd;
     // A leftover socket from an earlier run would make readiness checks
     // connect to nothing; the server replaces it anyway.
-    unlink((SockDir(spec.id) + "/" + c.role + ".sock").c_str());
+    unlink((sock_dir + "/" + c.role + ".sock").c_str());
     auto proc = sandbox::Launch(s);
     if (!proc.ok()) {
       return Error::Make("start_failed", "cannot start the " + c.role + " container: " + proc.error().message, 500);
     }
     c.proc = std::move(proc).value();
-    std::ofstream(RunDir(spec.id) + "/" + c.role + ".pid") << c.proc->pid() << "\n";
+    std::ofstream(inst.run_dir + "/" + c.role + ".pid") << c.proc->pid() << "\n";
     return Ok();
   }
 
@@ -462,6 +725,11 @@ class LocalOrchestrator final : public Orchestrator {
   std::string cgroup_parent_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<Instance>> instances_;
+  std::deque<std::string> pool_;        // warm slots ready to take, oldest first
+  std::set<std::string> pool_set_;      // every slot not yet claimed (making, ready or reserved)
+  std::set<std::string> reserved_;      // taken by the hub, not yet claimed by CreateVolume
+  std::condition_variable pool_cv_;
+  std::thread pool_thread_;
   bool stopping_ = false;
   int wake_fd_ = -1;
   std::thread supervisor_;

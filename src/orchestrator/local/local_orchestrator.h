@@ -15,6 +15,9 @@ struct LocalConfig {
   std::string data_dir;          // absolute
   std::string binary;            // the playground binary run inside the containers (absolute)
   bool supervise = true;         // restart crashed containers with backoff
+  // Playgrounds with default limits kept made and running ahead of time, so
+  // that a create only moves one into place (see TakeWarmSlot). 0: none.
+  int warm_pool = 0;
 };
 
 std::unique_ptr<Orchestrator> MakeLocalOrchestrator(const LocalConfig& config);
