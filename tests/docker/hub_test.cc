@@ -3,18 +3,14 @@
 // volume behind, and the hub's start-up reconciliation removes the
 // resources of ids no registry row owns — only its own, never another
 // hub's on the same engine. Skips when the engine or images are absent.
-#include <gtest/gtest.h>
-
 #include <sys/stat.h>
 
 #include <thread>
 
 #include "common/crypto.h"
-#include "orchestrator/docker/docker_api.h"
-#include "orchestrator/docker/docker_orchestrator.h"
+#include "docker_fixture.h"
 #include "orchestrator/docker/docker_spec.h"
 #include "testing/hub_process.h"
-#include "testing/testing.h"
 
 namespace pg::orchestrator {
 namespace {
@@ -22,62 +18,12 @@ namespace {
 using boost::beast::http::verb;
 using namespace std::chrono_literals;
 
-constexpr char kSocket[] = "/var/run/docker.sock";
+using DockerHubTest = DockerFixture;
 
-std::string SkipReason() {
-  docker::Api api(kSocket);
-  auto ping = api.Call(verb::get, "/_ping", {}, "application/json", 3s);
-  if (!ping.ok() || ping->status != 200) return "no Docker engine at /var/run/docker.sock (scripts/start-dockerd.sh)";
-  DockerConfig c;
-  for (const auto& image : {c.workspace_image, c.runner_image}) {
-    if (!api.Json(verb::get, "/images/" + image + "/json").ok()) {
-      return "image " + image + " missing (scripts/build-images.sh)";
-    }
-  }
-  return "";
+bool Exists(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0;
 }
-
-class DockerHubTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string why = SkipReason();
-    if (!why.empty()) GTEST_SKIP() << why;
-    config_.data_dir = dir_.path();
-  }
-  // Whatever a failed test left of this hub's resources goes (the data dir,
-  // hence the hub label, is unique to the test).
-  void TearDown() override {
-    if (config_.data_dir.empty()) return;
-    auto o = MakeDockerOrchestrator(config_);
-    if (!o.ok()) return;
-    auto owned = (*o)->ListOwned();
-    if (owned.ok()) {
-      for (const auto& id : *owned) (void)(*o)->DestroyOrphan(id);
-    }
-  }
-
-  // Names of containers and volumes carrying `label` (k=v).
-  std::vector<std::string> Labelled(const std::string& label) {
-    std::string filter = docker::UrlEncode("{\"label\":[\"" + label + "\"]}");
-    std::vector<std::string> out;
-    auto cs = api_.Json(verb::get, "/containers/json?all=1&filters=" + filter);
-    EXPECT_TRUE(cs.ok()) << cs.error().message;
-    if (cs.ok()) {
-      for (const auto& c : cs->as_array()) out.emplace_back(c.at("Names").as_array().at(0).as_string());
-    }
-    auto vs = api_.Json(verb::get, "/volumes?filters=" + filter);
-    EXPECT_TRUE(vs.ok()) << vs.error().message;
-    if (vs.ok() && vs->at("Volumes").is_array()) {
-      for (const auto& v : vs->at("Volumes").as_array()) out.emplace_back(v.at("Name").as_string());
-    }
-    return out;
-  }
-  std::string HubLabel() { return std::string(docker::kLabelHub) + "=" + docker::HubLabel(config_); }
-
-  pg::testing::TempDir dir_;
-  DockerConfig config_;
-  docker::Api api_{kSocket};
-};
 
 TEST_F(DockerHubTest, StartupReconciliationRemovesOnlyThisHubsOrphans) {
   // An orphan of this hub: a volume and a labelled container, no registry row.
@@ -100,18 +46,31 @@ TEST_F(DockerHubTest, StartupReconciliationRemovesOnlyThisHubsOrphans) {
   PlaygroundSpec theirs;
   theirs.id = NewPlaygroundId();
   ASSERT_TRUE((*other)->CreateVolume(theirs, nullptr).ok());
-  ASSERT_EQ(Labelled("io.playground.id=" + orphan.id).size(), 2u);
+  ASSERT_EQ(Labelled(IdLabel(orphan.id)).size(), 2u);
+  // And one of which only the host side exists (a hub killed before it
+  // created the named volume).
+  PlaygroundSpec half;
+  half.id = NewPlaygroundId();
+  ASSERT_TRUE((*mine)->CreateVolume(half, nullptr).ok());
+  ASSERT_TRUE(api_.Json(verb::delete_, "/volumes/" + docker::VolumeName(half.id)).ok());
+  ASSERT_TRUE(Exists(docker::VolumeDir(config_, half.id)));
 
   pg::testing::HubProcess hub(dir_.path(), {"--orchestrator", "docker"});
   ASSERT_TRUE(hub.Start()) << hub.log();
   std::vector<std::string> left;
   for (int i = 0; i < 200; ++i) {
-    left = Labelled("io.playground.id=" + orphan.id);
+    left = Labelled(IdLabel(orphan.id));
     if (left.empty()) break;
     std::this_thread::sleep_for(50ms);
   }
   EXPECT_TRUE(left.empty()) << "orphan resources left: " << left.size() << "\n" << hub.log();
-  EXPECT_EQ(Labelled("io.playground.id=" + theirs.id).size(), 1u) << "another hub's volume must stay";
+  for (const auto& id : {orphan.id, half.id}) {
+    EXPECT_FALSE(Exists(docker::VolumeDir(config_, id))) << id << "\n" << hub.log();
+    EXPECT_FALSE(Exists(docker::VolumeDir(config_, id) + ".ext4")) << id;
+    EXPECT_FALSE(Exists(docker::RunDir(config_, id))) << id;
+  }
+  EXPECT_EQ(Labelled(IdLabel(theirs.id)).size(), 1u) << "another hub's volume must stay";
+  EXPECT_TRUE(Exists(docker::VolumeDir(other_config, theirs.id)));
   EXPECT_TRUE((*other)->Destroy(theirs).ok());
 }
 
@@ -132,7 +91,7 @@ TEST_F(DockerHubTest, DeletingEveryPlaygroundLeavesNoLabelledContainerOrVolume) 
     auto file = hub.Call("GET", "/api/v1/playgrounds/" + id + "/files/" + (tmpl == "c" ? "main.c" : "main.py"));
     EXPECT_EQ(file.status, 200) << file.body;
     EXPECT_NE(file.body.find("Hello, world!"), std::string::npos) << file.body;
-    EXPECT_EQ(Labelled("io.playground.id=" + id).size(), 3u) << "two containers and a volume";
+    EXPECT_EQ(Labelled(IdLabel(id)).size(), 3u) << "two containers and a volume";
   }
   EXPECT_FALSE(Labelled(HubLabel()).empty());
   for (const auto& id : ids) {
@@ -140,7 +99,12 @@ TEST_F(DockerHubTest, DeletingEveryPlaygroundLeavesNoLabelledContainerOrVolume) 
     EXPECT_EQ(r.status, 204) << r.body;
   }
   EXPECT_TRUE(Labelled(HubLabel()).empty()) << "labelled containers or volumes left after deleting every playground";
-  for (const auto& id : ids) EXPECT_TRUE(Labelled("io.playground.id=" + id).empty()) << id;
+  for (const auto& id : ids) {
+    EXPECT_TRUE(Labelled(IdLabel(id)).empty()) << id;
+    EXPECT_FALSE(Exists(docker::VolumeDir(config_, id))) << "host side of the volume of " << id << " left";
+    EXPECT_FALSE(Exists(docker::VolumeDir(config_, id) + ".ext4")) << "volume image of " << id << " left";
+    EXPECT_FALSE(Exists(docker::RunDir(config_, id))) << "run dir of " << id << " left";
+  }
 }
 
 }  // namespace

@@ -2,12 +2,12 @@
 // (scripts/start-dockerd.sh, scripts/build-images.sh). Skips, with the
 // reason, when the engine or the images are absent. In tests/docker/ so that
 // ctest labels it `docker` (the ASan run leaves that label out).
-#include <gtest/gtest.h>
-
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <set>
@@ -15,10 +15,8 @@
 #include <thread>
 
 #include "common/crypto.h"
-#include "orchestrator/docker/docker_api.h"
-#include "orchestrator/docker/docker_orchestrator.h"
+#include "docker_fixture.h"
 #include "orchestrator/docker/docker_spec.h"
-#include "testing/testing.h"
 
 namespace pg::orchestrator {
 namespace {
@@ -26,35 +24,14 @@ namespace {
 using boost::beast::http::verb;
 using namespace std::chrono_literals;
 
-constexpr char kSocket[] = "/var/run/docker.sock";
-
-// Why the docker tests cannot run here, or "" when they can.
-std::string SkipReason() {
-  docker::Api api(kSocket);
-  auto ping = api.Call(verb::get, "/_ping", {}, "application/json", 3s);
-  if (!ping.ok() || ping->status != 200) return "no Docker engine at /var/run/docker.sock (scripts/start-dockerd.sh)";
-  DockerConfig c;
-  for (const auto& image : {c.workspace_image, c.runner_image}) {
-    if (!api.Json(verb::get, "/images/" + image + "/json").ok()) {
-      return "image " + image + " missing (scripts/build-images.sh)";
-    }
-  }
-  return "";
-}
-
-class DockerTest : public ::testing::Test {
+class DockerTest : public DockerFixture {
  protected:
   void SetUp() override {
-    std::string why = SkipReason();
-    if (!why.empty()) GTEST_SKIP() << why;
-    DockerConfig config;
-    config.data_dir = dir_.path();
-    auto o = MakeDockerOrchestrator(config);
+    DockerFixture::SetUp();
+    if (IsSkipped()) return;
+    auto o = MakeDockerOrchestrator(config_);
     ASSERT_TRUE(o.ok()) << o.error().message;
     orch_ = std::move(*o);
-  }
-  void TearDown() override {
-    for (const auto& id : created_) (void)orch_->Destroy(Spec(id));
   }
 
   PlaygroundSpec Spec(const std::string& id, const std::string& tmpl = "python") {
@@ -64,38 +41,19 @@ class DockerTest : public ::testing::Test {
     s.limits.memory_mb = 256;
     s.limits.cpu_millis = 500;
     s.limits.pids = 64;
+    s.limits.disk_mb = 64;
     return s;
   }
-  std::string NewId() {
-    created_.push_back(NewPlaygroundId());
-    return created_.back();
-  }
-
-  // Names of containers / volumes carrying io.playground.id=<id>.
-  std::vector<std::string> Labelled(const std::string& what, const std::string& id) {
-    std::string filter = docker::UrlEncode("{\"label\":[\"io.playground.id=" + id + "\"]}");
-    std::vector<std::string> out;
-    if (what == "containers") {
-      auto r = api_.Json(verb::get, "/containers/json?all=1&filters=" + filter);
-      EXPECT_TRUE(r.ok()) << r.error().message;
-      if (r.ok()) {
-        for (const auto& c : r->as_array()) out.emplace_back(c.at("Names").as_array().at(0).as_string());
-      }
-    } else {
-      auto r = api_.Json(verb::get, "/volumes?filters=" + filter);
-      EXPECT_TRUE(r.ok()) << r.error().message;
-      if (r.ok() && r->at("Volumes").is_array()) {
-        for (const auto& v : r->at("Volumes").as_array()) out.emplace_back(v.at("Name").as_string());
-      }
-    }
-    return out;
-  }
+  // The fixture's TearDown removes every playground of this data dir.
+  std::string NewId() { return NewPlaygroundId(); }
+  std::vector<std::string> Containers(const std::string& id) { return LabelledContainers(IdLabel(id)); }
+  std::vector<std::string> Volumes(const std::string& id) { return LabelledVolumes(IdLabel(id)); }
 
   // Runs `script` (sh -c) in a container configured exactly like the
   // playground's `role` container, waits for it and returns its output.
   std::string Probe(const PlaygroundSpec& spec, const std::string& role, const std::string& script) {
     MakeRunDir(spec.id);
-    json::object c = docker::ContainerConfig(Config(), spec, role);
+    json::object c = docker::ContainerConfig(config_, spec, role);
     c["Entrypoint"] = json::array{"/bin/sh", "-c"};
     c["Cmd"] = json::array{script};
     c["HostConfig"].as_object()["RestartPolicy"] = json::object{{"Name", "no"}};
@@ -122,16 +80,7 @@ class DockerTest : public ::testing::Test {
     ::mkdir((dir_.path() + "/run/" + id).c_str(), 0700);
     ASSERT_EQ(::chown((dir_.path() + "/run/" + id).c_str(), 1000, 1000), 0);
   }
-  DockerConfig Config() {
-    DockerConfig c;
-    c.data_dir = dir_.path();
-    return c;
-  }
-
-  pg::testing::TempDir dir_;
-  docker::Api api_{kSocket};
   std::unique_ptr<Orchestrator> orch_;
-  std::vector<std::string> created_;
 };
 
 TEST_F(DockerTest, CreateVolumeSeedsTemplateOwnedByContainerUserAndIsIdempotent) {
@@ -144,23 +93,36 @@ TEST_F(DockerTest, CreateVolumeSeedsTemplateOwnedByContainerUserAndIsIdempotent)
   ASSERT_TRUE(vol.ok());
   EXPECT_EQ(vol->at("Labels").at("io.playground.id").as_string(), id);
   EXPECT_EQ(vol->at("Labels").at("io.playground.managed").as_string(), "true");
-  EXPECT_TRUE(Labelled("containers", id).empty()) << "the seed container must be gone";
-  EXPECT_EQ(recorded["docker.seeded"], "1");
+  EXPECT_EQ(vol->at("Options").at("device").as_string(), docker::VolumeDataDir(config_, id));
+  EXPECT_TRUE(Containers(id).empty()) << "seeding needs no container";
+  EXPECT_NE(recorded["quota"].find("ext4 image"), std::string::npos) << recorded["quota"];
 
-  std::string out = Probe(Spec(id), "workspace", "stat -c '%u:%g %n' /workspace /workspace/main.py; cat /workspace/main.py; echo mine > /workspace/main.py && echo writable");
+  std::string out = Probe(Spec(id), "workspace",
+                          "stat -c '%u:%g %n' /workspace /workspace/main.py; cat /workspace/main.py;"
+                          "ls -A /workspace | tr '\\n' ' '; echo; echo mine > /workspace/main.py && echo writable");
   EXPECT_NE(out.find("1000:1000 /workspace\n"), std::string::npos) << out;
   EXPECT_NE(out.find("1000:1000 /workspace/main.py"), std::string::npos) << out;
   EXPECT_NE(out.find("Hello, world!"), std::string::npos) << out;
+  EXPECT_NE(out.find("\nREADME.md main.py \n"), std::string::npos) << "only the template (no marker, no lost+found): " << out;
   EXPECT_NE(out.find("writable"), std::string::npos) << out;
 
-  // Seeded before (as the registry records): kept as it is.
-  PlaygroundSpec again = Spec(id);
-  again.resources = recorded;
-  ASSERT_TRUE(orch_->CreateVolume(again, nullptr).ok());
-  EXPECT_EQ(Probe(Spec(id), "workspace", "cat /workspace/main.py"), "mine\n");
-  // Created but never seeded (a hub killed in between): seeded now.
+  // Seeded before: kept as it is.
+  const std::string marker = docker::VolumeDir(config_, id) + "/seeded";
+  ASSERT_EQ(::access(marker.c_str(), F_OK), 0);
   ASSERT_TRUE(orch_->CreateVolume(Spec(id), nullptr).ok());
-  EXPECT_NE(Probe(Spec(id), "workspace", "cat /workspace/main.py").find("Hello, world!"), std::string::npos);
+  EXPECT_EQ(Probe(Spec(id), "workspace", "cat /workspace/main.py"), "mine\n");
+  // Interrupted before the marker (a hub killed mid-create; nothing has run
+  // on the volume yet): missing files are written, files there are kept.
+  ASSERT_EQ(::unlink(marker.c_str()), 0);
+  ASSERT_EQ(::unlink((docker::VolumeDataDir(config_, id) + "/README.md").c_str()), 0);
+  ASSERT_TRUE(orch_->CreateVolume(Spec(id), nullptr).ok());
+  EXPECT_EQ(::access(marker.c_str(), F_OK), 0);
+  EXPECT_EQ(Probe(Spec(id), "workspace", "cat /workspace/main.py; stat -c '%u:%g' /workspace/README.md"),
+            "mine\n1000:1000\n");
+  // Interrupted before the named volume existed: created, same data.
+  ASSERT_TRUE(api_.Json(verb::delete_, "/volumes/" + docker::VolumeName(id)).ok());
+  ASSERT_TRUE(orch_->CreateVolume(Spec(id), nullptr).ok());
+  EXPECT_EQ(Probe(Spec(id), "workspace", "cat /workspace/main.py"), "mine\n");
 
   std::string blank = NewId();
   ASSERT_TRUE(orch_->CreateVolume(Spec(blank, "blank"), nullptr).ok());
@@ -224,7 +186,7 @@ std::string CrashingImage(docker::Api& api) {
 TEST_F(DockerTest, StartOfCrashingServersFailsEarlyWithLogsAndLeavesNothingRunning) {
   std::string image = CrashingImage(api_);
   ASSERT_FALSE(image.empty());
-  DockerConfig config = Config();
+  DockerConfig config = config_;
   config.workspace_image = image;
   auto o = MakeDockerOrchestrator(config);
   ASSERT_TRUE(o.ok()) << o.error().message;
@@ -242,10 +204,10 @@ TEST_F(DockerTest, StartOfCrashingServersFailsEarlyWithLogsAndLeavesNothingRunni
   EXPECT_NE(r.error().message.find("restarts 5"), std::string::npos) << r.error().message;
   EXPECT_EQ(recorded.size(), 2u);  // both container ids recorded as soon as they existed
   EXPECT_EQ(recorded["docker.workspace"].size(), 64u);
-  EXPECT_TRUE(Labelled("containers", id).empty());
-  EXPECT_EQ(Labelled("volumes", id), std::vector<std::string>{"playground-" + id});
+  EXPECT_TRUE(Containers(id).empty());
+  EXPECT_EQ(Volumes(id), std::vector<std::string>{"playground-" + id});
   ASSERT_TRUE(orch_->Destroy(Spec(id)).ok());
-  EXPECT_TRUE(Labelled("volumes", id).empty());
+  EXPECT_TRUE(Volumes(id).empty());
   EXPECT_TRUE(orch_->Destroy(Spec(id)).ok()) << "destroying twice succeeds";
   EXPECT_TRUE(orch_->Stop(Spec(id)).ok()) << "stopping a stopped playground succeeds";
   EXPECT_NE(::access((dir_.path() + "/run/" + id).c_str(), F_OK), 0) << "run dir removed";
@@ -287,7 +249,7 @@ TEST_F(DockerTest, CrashedContainerIsRestartedAndCounted) {
   MakeRunDir(id);
   // A workspace container (the orchestrator's configuration) whose process
   // sleeps; we crash it from the host with SIGKILL.
-  json::object c = docker::ContainerConfig(Config(), Spec(id), "workspace");
+  json::object c = docker::ContainerConfig(config_, Spec(id), "workspace");
   c["Entrypoint"] = json::array{"/bin/sleep"};
   c["Cmd"] = json::array{"600"};
   json::value body = c;
@@ -321,13 +283,13 @@ TEST_F(DockerTest, OrphansAreListedAndDestroyed) {
   ASSERT_TRUE(orch_->CreateVolume(Spec(b), nullptr).ok());
   // A labelled container left behind by a hub killed mid-create.
   MakeRunDir(b);
-  json::object c = docker::ContainerConfig(Config(), Spec(b), "runner");
+  json::object c = docker::ContainerConfig(config_, Spec(b), "runner");
   json::value body = c;
   auto created = api_.Json(verb::post, "/containers/create?name=" + docker::ContainerName(b, "runner"), &body);
   ASSERT_TRUE(created.ok()) << created.error().message;
 
   // A fresh orchestrator (a restarted hub) sees both.
-  DockerConfig config = Config();
+  DockerConfig config = config_;
   auto other = MakeDockerOrchestrator(config);
   ASSERT_TRUE(other.ok());
   auto owned = (*other)->ListOwned();
@@ -336,9 +298,9 @@ TEST_F(DockerTest, OrphansAreListedAndDestroyed) {
   EXPECT_TRUE(ids.count(a));
   EXPECT_TRUE(ids.count(b));
   ASSERT_TRUE((*other)->DestroyOrphan(b).ok());
-  EXPECT_TRUE(Labelled("containers", b).empty());
-  EXPECT_TRUE(Labelled("volumes", b).empty());
-  EXPECT_EQ(Labelled("volumes", a).size(), 1u) << "only the orphan goes";
+  EXPECT_TRUE(Containers(b).empty());
+  EXPECT_TRUE(Volumes(b).empty());
+  EXPECT_EQ(Volumes(a).size(), 1u) << "only the orphan goes";
   owned = (*other)->ListOwned();
   ASSERT_TRUE(owned.ok());
   EXPECT_FALSE(std::set<std::string>(owned->begin(), owned->end()).count(b));
@@ -358,12 +320,80 @@ TEST_F(DockerTest, BadInputsAreClearErrors) {
   auto t = orch_->CreateVolume(Spec(id, "cobol; rm -rf /"), nullptr);
   ASSERT_FALSE(t.ok());
   EXPECT_EQ(t.error().code, "unknown_template");
-  EXPECT_TRUE(Labelled("volumes", id).empty());
+  EXPECT_TRUE(Volumes(id).empty());
   auto s = orch_->Start(Spec(id), nullptr, Clock::now() + 1s);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, "volume_missing");
   auto adopt = orch_->Adopt(Spec(id), Clock::now() + 1s);
   EXPECT_FALSE(adopt.ok());
+}
+
+TEST_F(DockerTest, DiskLimitIsEnforcedInsideTheContainersAndSurvivesAHostRestart) {
+  std::string id = NewId();
+  PlaygroundSpec spec = Spec(id, "blank");
+  spec.limits.disk_mb = 16;
+  std::map<std::string, std::string> recorded;
+  ASSERT_TRUE(orch_->CreateVolume(spec, [&](const std::string& k, const std::string& v) { recorded[k] = v; }).ok());
+  ASSERT_NE(recorded["quota"].find("ext4 image"), std::string::npos)
+      << "no quota on this host: " << recorded["quota"];
+  std::string out = Probe(spec, "runner",
+                          "df -k /workspace | awk 'NR==2 {print ($2 > 12000 && $2 <= 16384) ? \"size-ok\" : $2}';"
+                          "echo small > /workspace/small && echo small-ok;"
+                          "dd if=/dev/zero of=/workspace/big bs=1M count=32 2>&1 | grep -o 'No space left on device';"
+                          "rm /workspace/big; echo again > /workspace/again && echo again-ok");
+  EXPECT_EQ(out, "size-ok\nsmall-ok\nNo space left on device\nagain-ok\n");
+
+  // A host restart unmounts the file system: the bind's source is gone, so
+  // nothing can write to the data dir's own disk by mistake...
+  const std::string dir = docker::VolumeDir(config_, id);
+  ASSERT_EQ(::umount2(dir.c_str(), 0), 0) << strerror(errno);
+  MakeRunDir(id);
+  json::object c = docker::ContainerConfig(config_, spec, "runner");
+  c["Entrypoint"] = json::array{"/bin/true"};
+  c["Cmd"] = json::array{};
+  json::value body = c;
+  const std::string name = docker::ContainerName(id, "probe");
+  ASSERT_TRUE(api_.Json(verb::post, "/containers/create?name=" + name, &body).ok());
+  auto started = api_.Call(verb::post, "/containers/" + name + "/start");
+  ASSERT_TRUE(started.ok());
+  EXPECT_NE(started->status, 204) << "a container started on an unmounted volume";
+  (void)api_.Call(verb::delete_, "/containers/" + name + "?force=1");
+  // ...and Start mounts it again, with the data.
+  auto b = orch_->Start(spec, nullptr, Clock::now() + 30s);
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  EXPECT_EQ(Probe(spec, "workspace", "cat /workspace/small /workspace/again"), "small\nagain\n");
+  ASSERT_TRUE(orch_->Destroy(spec).ok());
+  EXPECT_NE(::access(dir.c_str(), F_OK), 0) << "volume directory left";
+  EXPECT_NE(::access((dir + ".ext4").c_str(), F_OK), 0) << "volume image left";
+}
+
+TEST_F(DockerTest, StartReplacesContainersAKilledHubLeft) {
+  std::string id = NewId();
+  ASSERT_TRUE(orch_->CreateVolume(Spec(id), nullptr).ok());
+  MakeRunDir(id);
+  // A created-but-never-started workspace container and a running runner
+  // that is not the server, as a hub killed mid-Start leaves them; plus a
+  // stale socket file.
+  for (std::string role : {"workspace", "runner"}) {
+    json::object c = docker::ContainerConfig(config_, Spec(id), role);
+    c["Entrypoint"] = json::array{"/bin/sleep"};
+    c["Cmd"] = json::array{"600"};
+    json::value body = c;
+    const std::string name = docker::ContainerName(id, role);
+    ASSERT_TRUE(api_.Json(verb::post, "/containers/create?name=" + name, &body).ok());
+    if (role == "runner") {
+      ASSERT_EQ(api_.Call(verb::post, "/containers/" + name + "/start")->status, 204);
+    }
+  }
+  { std::ofstream(docker::RunDir(config_, id) + "/workspace.sock") << "stale"; }
+  auto b = orch_->Start(Spec(id), nullptr, Clock::now() + 30s);
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  Health h = orch_->Status(id);
+  EXPECT_TRUE(h.workspace_up && h.runner_up) << h.detail;
+  EXPECT_EQ(h.restarts, 0);
+  EXPECT_EQ(Containers(id).size(), 2u);
+  // The servers answer (not the sleeping leftovers).
+  EXPECT_TRUE(WaitReady(*b, Clock::now() + 5s).ok());
 }
 
 TEST(DockerFactory, ReportsMissingEngineImagesAndBadConfig) {
@@ -379,9 +409,9 @@ TEST(DockerFactory, ReportsMissingEngineImagesAndBadConfig) {
   config.data_dir = "relative/dir";
   EXPECT_EQ(MakeDockerOrchestrator(config).error().code, "invalid_config");
 
-  if (!SkipReason().empty()) GTEST_SKIP() << SkipReason();
+  if (!DockerSkipReason().empty()) GTEST_SKIP() << DockerSkipReason();
   config.data_dir = dir.path();
-  config.socket = kSocket;
+  config.socket = kDockerSocket;
   config.runner_image = "playground-no-such-image:latest";
   r = MakeDockerOrchestrator(config);
   ASSERT_FALSE(r.ok());
@@ -401,12 +431,12 @@ TEST_F(DockerTest, LifecycleServesBothSocketsStopsAdoptsAndDestroys) {
   auto again = orch_->Adopt(Spec(id), Clock::now() + 10s);
   ASSERT_TRUE(again.ok()) << again.error().message;
   ASSERT_TRUE(orch_->Stop(Spec(id)).ok());
-  EXPECT_TRUE(Labelled("containers", id).empty());
+  EXPECT_TRUE(Containers(id).empty());
   auto adopted = orch_->Adopt(Spec(id), Clock::now() + 30s);  // restarts a stopped one
   ASSERT_TRUE(adopted.ok()) << adopted.error().message;
   ASSERT_TRUE(orch_->Destroy(Spec(id)).ok());
-  EXPECT_TRUE(Labelled("containers", id).empty());
-  EXPECT_TRUE(Labelled("volumes", id).empty());
+  EXPECT_TRUE(Containers(id).empty());
+  EXPECT_TRUE(Volumes(id).empty());
 }
 
 }  // namespace

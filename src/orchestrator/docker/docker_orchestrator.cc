@@ -1,5 +1,7 @@
 #include "orchestrator/docker/docker_orchestrator.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +17,7 @@
 #include "orchestrator/docker/docker_api.h"
 #include "orchestrator/docker/docker_spec.h"
 #include "orchestrator/templates.h"
+#include "sandbox/quota.h"
 
 namespace pg::orchestrator {
 namespace {
@@ -23,8 +26,10 @@ using boost::beast::http::verb;
 using docker::Api;
 
 constexpr std::string_view kRoles[] = {"workspace", "runner"};
-// Resource key recorded once the volume holds its template.
-const std::string kSeeded = "docker.seeded";
+// How long a step waits for the engine to finish what a killed hub (or
+// another caller) started on the same name: a removal in progress, a create
+// of the same container name, a container still using a volume.
+constexpr auto kSettle = std::chrono::seconds(30);
 
 Result<void> CheckId(const std::string& id) {
   if (!IsValidPlaygroundId(id)) return Error::BadRequest("invalid_id", "not a playground id: '" + id + "'");
@@ -60,43 +65,49 @@ bool BoolAt(const json::value& v, std::initializer_list<std::string_view> keys) 
   return p && p->is_bool() && p->as_bool();
 }
 
+bool IsEmptyDir(const std::string& path) {
+  DIR* d = ::opendir(path.c_str());
+  if (!d) return false;
+  bool empty = true;
+  while (struct dirent* e = ::readdir(d)) {
+    if (std::string_view(e->d_name) != "." && std::string_view(e->d_name) != "..") {
+      empty = false;
+      break;
+    }
+  }
+  ::closedir(d);
+  return empty;
+}
+
 class DockerOrchestrator final : public Orchestrator {
  public:
   explicit DockerOrchestrator(DockerConfig config) : config_(std::move(config)), api_(config_.socket) {}
 
   std::string Name() const override { return "docker"; }
 
+  // The host directory (its own ext4 file system of limits.disk_mb), the
+  // template written into its workspace/, the marker `seeded`, then the
+  // named volume binding workspace/. Every step is idempotent, so a create
+  // interrupted anywhere (a hub killed mid-create) completes on the next call.
   Result<void> CreateVolume(const PlaygroundSpec& spec, const RecordFn& record) override {
     PG_RETURN_IF_ERROR(CheckId(spec.id));
     const TemplateFiles* files = FindTemplate(spec.template_name);
     if (!files) return Error::BadRequest("unknown_template", "no template named '" + spec.template_name + "'");
     const std::string volume = docker::VolumeName(spec.id);
     auto existing = api_.Json(verb::get, "/volumes/" + volume);
-    if (existing.ok()) {
+    if (!existing.ok() && existing.error().code != "not_found") return existing.error();
+    if (existing.ok() && StringAt(*existing, {"Options", "device"}) != docker::VolumeDataDir(config_, spec.id)) {
+      // A volume of an earlier version (seeded through a container, no
+      // quota, data under the engine's directory): kept as it is.
       if (record) record("docker.volume", volume);
-      // Seeded before: kept as it is. A volume whose seeding never completed
-      // (hub killed in between; nothing has run on it) is seeded again.
-      if (spec.resources.count(kSeeded)) return Ok();
-      auto seeded = Seed(spec, *files);
-      if (!seeded.ok()) return seeded.error();
-      if (record) record(kSeeded, "1");
       return Ok();
     }
-    if (existing.error().code != "not_found") return existing.error();
-
-    json::value create = json::object{
-        {"Name", volume},
-        {"Labels", docker::Labels(config_, spec.id, "")}};
-    PG_RETURN_IF_ERROR(api_.Json(verb::post, "/volumes/create", &create));
-    if (record) record("docker.volume", volume);
-    auto seeded = Seed(spec, *files);
-    if (!seeded.ok()) {
-      // A half-seeded volume would be kept as it is by a retry: remove it.
-      (void)RemoveContainer(docker::ContainerName(spec.id, "seed"));
-      (void)api_.Call(verb::delete_, "/volumes/" + volume + "?force=1");
-      return seeded.error();
+    PG_RETURN_IF_ERROR(PrepareVolumeDir(spec, *files, record));
+    if (!existing.ok()) {
+      json::value body = docker::VolumeConfig(config_, spec.id);
+      PG_RETURN_IF_ERROR(api_.Json(verb::post, "/volumes/create", &body));
     }
-    if (record) record(kSeeded, "1");
+    if (record) record("docker.volume", volume);
     return Ok();
   }
 
@@ -109,6 +120,7 @@ class DockerOrchestrator final : public Orchestrator {
       }
       return volume.error();
     }
+    PG_RETURN_IF_ERROR(MountQuota(spec, record));  // again, after a host restart
     PG_RETURN_IF_ERROR(PrepareRunDir(spec.id));
     for (auto role : kRoles) {
       auto started = StartContainer(spec, role, record);
@@ -148,7 +160,10 @@ class DockerOrchestrator final : public Orchestrator {
 
   Result<Backends> Adopt(const PlaygroundSpec& spec, Clock::time_point deadline) override {
     PG_RETURN_IF_ERROR(CheckId(spec.id));
-    bool running = true;
+    // A volume file system that had to be mounted again (host restart) is
+    // not what running containers, if any, see: start them afresh.
+    PG_ASSIGN_OR_RETURN(bool remounted, MountQuota(spec, nullptr));
+    bool running = !remounted;
     for (auto role : kRoles) {
       auto info = api_.Json(verb::get, "/containers/" + docker::ContainerName(spec.id, role) + "/json");
       if (!info.ok()) {
@@ -182,6 +197,18 @@ class DockerOrchestrator final : public Orchestrator {
         auto id = StringAt(v, {"Labels", docker::kLabelId});
         if (IsValidPlaygroundId(id)) ids.insert(id);
       }
+    }
+    // Host directories and images (a hub killed before the named volume existed).
+    for (const char* sub : {"/volumes", "/run"}) {
+      DIR* d = ::opendir((config_.data_dir + sub).c_str());
+      if (!d) continue;
+      while (struct dirent* e = ::readdir(d)) {
+        std::string name = e->d_name;  // <id>, <id>.ext4, .<id>.ext4.tmp
+        if (!name.empty() && name[0] == '.') name.erase(0, 1);
+        name = name.substr(0, name.find('.'));
+        if (IsValidPlaygroundId(name)) ids.insert(name);
+      }
+      ::closedir(d);
     }
     return std::vector<std::string>(ids.begin(), ids.end());
   }
@@ -223,43 +250,58 @@ class DockerOrchestrator final : public Orchestrator {
     return Backends{Endpoint::Unix(dir + "/workspace.sock"), Endpoint::Unix(dir + "/runner.sock")};
   }
 
-  // Creates the volume's root (copied up from the image's /workspace, owned
-  // by pg) through a never-started container, and uploads the template.
-  Result<void> Seed(const PlaygroundSpec& spec, const TemplateFiles& files) {
-    const std::string name = docker::ContainerName(spec.id, "seed");
-    PG_RETURN_IF_ERROR(RemoveContainer(name));
-    json::value body = json::object{
-        {"Image", config_.workspace_image},
-        {"Entrypoint", json::array{"/bin/true"}},
-        {"Cmd", json::array{}},
-        {"User", std::to_string(docker::kUid) + ":" + std::to_string(docker::kGid)},
-        {"NetworkDisabled", true},
-        {"Labels", docker::Labels(config_, spec.id, "seed")},
-        {"HostConfig",
-         json::object{{"NetworkMode", "none"},
-                      {"ReadonlyRootfs", true},
-                      {"CapDrop", json::array{"ALL"}},
-                      {"Mounts", json::array{json::object{{"Type", "volume"}, {"Source", docker::VolumeName(spec.id)},
-                                                          {"Target", "/workspace"}}}}}}};
-    PG_RETURN_IF_ERROR(api_.Json(verb::post, "/containers/create?name=" + name, &body));
-    Result<void> result = Ok();
-    if (!files.empty()) {
-      auto tar = docker::MakeTar(files, docker::kUid, docker::kGid);
-      if (!tar.ok()) {
-        result = tar.error();
-      } else {
-        auto put = api_.Call(verb::put, "/containers/" + name + "/archive?path=%2Fworkspace&noOverwriteDirNonDir=true",
-                             std::move(*tar), "application/x-tar");
-        if (!put.ok()) {
-          result = put.error();
-        } else if (put->status != 200) {
-          result = Error::Make("docker_error", "seeding the volume: HTTP " + std::to_string(put->status) + ": " + put->body, 502);
+  // Makes VolumeDir the playground's own ext4 file system of
+  // limits.disk_mb, or mounts its image again (host restart). A non-empty
+  // directory without an image stays as it is (a host without loop devices:
+  // no quota). Returns whether it mounted the file system now.
+  Result<bool> MountQuota(const PlaygroundSpec& spec, const RecordFn& record) {
+    const std::string dir = docker::VolumeDir(config_, spec.id);
+    if (sandbox::IsQuotaVolume(dir)) return false;
+    if (::access(dir.c_str(), F_OK) != 0) return false;  // a volume of an earlier version
+    if (::access((dir + ".ext4").c_str(), F_OK) != 0 && !IsEmptyDir(dir)) return false;
+    auto q = sandbox::CreateQuotaVolume(dir, spec.limits.disk_mb << 20);
+    if (!q.ok()) return Error::Make("volume_failed", "disk quota: " + q.error().message, 500);
+    if (record) record("quota", q->enforced ? q->detail : "none: " + q->detail);
+    if (!q->enforced) spdlog::warn("docker: playground {} has no disk quota: {}", spec.id, q->detail);
+    return q->enforced;
+  }
+
+  // VolumeDir with its file system, workspace/ (owned by the container
+  // user) and, until the marker `seeded` exists, the template's files that
+  // are missing there. The marker is written (durably) last.
+  Result<void> PrepareVolumeDir(const PlaygroundSpec& spec, const TemplateFiles& files, const RecordFn& record) {
+    const std::string volumes = config_.data_dir + "/volumes";
+    const std::string dir = docker::VolumeDir(config_, spec.id);
+    if (::mkdir(config_.data_dir.c_str(), 0755) != 0 && errno != EEXIST) return Error::FromErrno("mkdir " + config_.data_dir, errno);
+    if (::mkdir(volumes.c_str(), 0711) != 0 && errno != EEXIST) return Error::FromErrno("mkdir " + volumes, errno);
+    // Root's, 0711: the engine (root) binds workspace/ below it.
+    if (::mkdir(dir.c_str(), 0711) != 0 && errno != EEXIST) return Error::FromErrno("mkdir " + dir, errno);
+    PG_RETURN_IF_ERROR(MountQuota(spec, record));
+    UniqueFd root(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!root.valid()) return Error::FromErrno("open " + dir, errno);
+    if (::mkdirat(root.get(), "workspace", 0755) != 0 && errno != EEXIST) return Error::FromErrno("mkdir " + dir + "/workspace", errno);
+    UniqueFd ws(::openat(root.get(), "workspace", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!ws.valid()) return Error::FromErrno("open " + dir + "/workspace", errno);
+    if (::fchown(ws.get(), docker::kUid, docker::kGid) != 0) {
+      return Error::FromErrno("chown " + dir + "/workspace to the container user (run the hub as root)", errno);
+    }
+    if (::faccessat(root.get(), "seeded", F_OK, AT_SYMLINK_NOFOLLOW) == 0) return Ok();
+    // Nothing has run on this volume yet; a file already there was written
+    // by an interrupted earlier call and is kept.
+    for (const auto& [path, content] : files) {
+      if (::faccessat(ws.get(), path.c_str(), F_OK, AT_SYMLINK_NOFOLLOW) == 0) continue;
+      PG_RETURN_IF_ERROR(WriteFileBeneath(ws.get(), path, content, /*durable=*/false));
+      // The file and the directories leading to it belong to the container user.
+      for (size_t end = path.find('/'); ; end = path.find('/', end + 1)) {
+        std::string part = path.substr(0, end);
+        if (::fchownat(ws.get(), part.c_str(), docker::kUid, docker::kGid, AT_SYMLINK_NOFOLLOW) != 0) {
+          return Error::FromErrno("chown " + part, errno);
         }
+        if (end == std::string::npos) break;
       }
     }
-    auto removed = RemoveContainer(name);
-    if (result.ok() && !removed.ok()) return removed;
-    return result;
+    if (::syncfs(ws.get()) != 0) return Error::FromErrno("syncfs " + dir, errno);
+    return WriteFileBeneath(root.get(), "seeded", "", /*durable=*/true);
   }
 
   Result<void> PrepareRunDir(const std::string& id) {
@@ -290,10 +332,8 @@ class DockerOrchestrator final : public Orchestrator {
 
   Result<void> StartContainer(const PlaygroundSpec& spec, std::string_view role, const RecordFn& record) {
     const std::string name = docker::ContainerName(spec.id, role);
-    PG_RETURN_IF_ERROR(RemoveContainer(name));
     json::value body = docker::ContainerConfig(config_, spec, role);
-    PG_ASSIGN_OR_RETURN(json::value created, api_.Json(verb::post, "/containers/create?name=" + name, &body));
-    std::string cid = StringAt(created, {"Id"});
+    PG_ASSIGN_OR_RETURN(std::string cid, CreateContainer(name, body));
     if (record && !cid.empty()) record("docker." + std::string(role), cid);
     auto started = api_.Call(verb::post, "/containers/" + name + "/start");
     if (!started.ok()) return started.error();
@@ -350,14 +390,49 @@ class DockerOrchestrator final : public Orchestrator {
     return out;
   }
 
+  // Removes a container (gone already is fine) and returns once it is gone.
   Result<void> RemoveContainer(const std::string& name_or_id) {
-    auto r = api_.Json(verb::delete_, "/containers/" + name_or_id + "?force=1&v=0", nullptr, std::chrono::seconds(60));
-    if (!r.ok() && r.error().code != "not_found") {
-      // 409 "removal already in progress" ends with the container gone.
-      if (r.error().code == "conflict" && r.error().message.find("in progress") != std::string::npos) return Ok();
-      return r.error();
+    const auto give_up = Clock::now() + kSettle;
+    for (;;) {
+      auto r = api_.Json(verb::delete_, "/containers/" + name_or_id + "?force=1&v=0", nullptr, std::chrono::seconds(60));
+      if (r.ok() || r.error().code == "not_found") return Ok();
+      // 409 "removal already in progress": wait until the engine is done.
+      if (r.error().code != "conflict" || Clock::now() >= give_up) return r.error();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    return Ok();
+  }
+
+  // Creates container `name` (a leftover of that name is removed first) and
+  // returns its id. A hub killed in the middle of a create leaves the engine
+  // finishing that request: the name can be taken again a moment after a
+  // removal found nothing, so a name conflict is removed and retried.
+  Result<std::string> CreateContainer(const std::string& name, const json::value& body) {
+    const auto give_up = Clock::now() + kSettle;
+    for (int attempt = 1;; ++attempt) {
+      PG_RETURN_IF_ERROR(RemoveContainer(name));
+      auto created = api_.Json(verb::post, "/containers/create?name=" + name, &body);
+      if (created.ok()) return StringAt(*created, {"Id"});
+      if (created.error().code != "conflict" || Clock::now() >= give_up) return created.error();
+      spdlog::info("docker: container name {} still taken (attempt {}): {}", name, attempt, created.error().message);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100 * std::min(attempt, 5)));
+    }
+  }
+
+  // Removes a named volume (gone already is fine). A volume still in use
+  // (a container a killed hub was creating) loses that container first.
+  Result<void> RemoveVolume(const std::string& name) {
+    const auto give_up = Clock::now() + kSettle;
+    for (;;) {
+      auto r = api_.Json(verb::delete_, "/volumes/" + docker::UrlEncode(name) + "?force=1");
+      if (r.ok() || r.error().code == "not_found") return Ok();
+      if (r.error().code != "conflict" || Clock::now() >= give_up) return r.error();
+      json::value filter = json::object{{"volume", json::array{json::string(name)}}};
+      auto users = api_.Json(verb::get, "/containers/json?all=1&filters=" + docker::UrlEncode(json::serialize(filter)));
+      if (users.ok() && users->is_array()) {
+        for (const auto& c : users->as_array()) PG_RETURN_IF_ERROR(RemoveContainer(StringAt(c, {"Id"})));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
   }
 
   void CleanUpFailedStart(const std::string& id) {
@@ -381,7 +456,7 @@ class DockerOrchestrator final : public Orchestrator {
     auto keep = [&](Result<void> r) {
       if (!r.ok() && result.ok()) result = r;
     };
-    keep(RemoveContainer(docker::ContainerName(id, "seed")));
+    keep(RemoveContainer(docker::ContainerName(id, "seed")));  // earlier versions seeded through one
     const std::string filter = LabelFilter({std::string(docker::kLabelId) + "=" + id});
     auto listed = api_.Json(verb::get, "/containers/json?all=1&filters=" + filter);
     if (!listed.ok()) {
@@ -399,9 +474,15 @@ class DockerOrchestrator final : public Orchestrator {
         }
       }
     }
-    for (const auto& v : volumes) {
-      auto r = api_.Json(verb::delete_, "/volumes/" + docker::UrlEncode(v) + "?force=1");
-      if (!r.ok() && r.error().code != "not_found") keep(r.error());
+    for (const auto& v : volumes) keep(RemoveVolume(v));
+    // The host side: its file system unmounted and its image deleted, then
+    // the directory. Kept while the named volume (or a mount) may still
+    // reach it.
+    const std::string vdir = docker::VolumeDir(config_, id);
+    if (result.ok()) {
+      auto unmounted = sandbox::DestroyQuotaVolume(vdir);
+      keep(unmounted);
+      if (unmounted.ok() && ::access(vdir.c_str(), F_OK) == 0) keep(RemoveTree(vdir));
     }
     std::string dir = docker::RunDir(config_, id);
     if (::access(dir.c_str(), F_OK) == 0) keep(RemoveTree(dir));
@@ -428,6 +509,12 @@ Result<std::unique_ptr<Orchestrator>> MakeDockerOrchestrator(DockerConfig config
     return Error::Make("invalid_config", "the docker orchestrator needs an absolute data dir");
   }
   while (config.data_dir.size() > 1 && config.data_dir.back() == '/') config.data_dir.pop_back();
+  // The volume directories are mount points, recognised by their path in
+  // /proc/self/mountinfo: no symlink in it.
+  if (char* real = ::realpath(config.data_dir.c_str(), nullptr)) {
+    config.data_dir = real;
+    std::free(real);
+  }
   docker::Api api(config.socket);
   auto ping = api.Call(verb::get, "/_ping", {}, "application/json", std::chrono::seconds(5));
   if (!ping.ok() || ping->status != 200) {

@@ -25,6 +25,21 @@ json::object Labels(const DockerConfig& config, const std::string& id, std::stri
 
 std::string RunDir(const DockerConfig& config, const std::string& id) { return config.data_dir + "/run/" + id; }
 
+std::string VolumeDir(const DockerConfig& config, const std::string& id) { return config.data_dir + "/volumes/" + id; }
+
+std::string VolumeDataDir(const DockerConfig& config, const std::string& id) {
+  return VolumeDir(config, id) + "/workspace";
+}
+
+json::object VolumeConfig(const DockerConfig& config, const std::string& id) {
+  json::object v;
+  v["Name"] = VolumeName(id);
+  v["Driver"] = "local";
+  v["DriverOpts"] = json::object{{"type", "none"}, {"o", "bind"}, {"device", VolumeDataDir(config, id)}};
+  v["Labels"] = Labels(config, id, "");
+  return v;
+}
+
 json::object ContainerConfig(const DockerConfig& config, const PlaygroundSpec& spec, std::string_view role) {
   const bool runner = role == "runner";
   const std::string sock = std::string("unix:/run/playground/") + (runner ? "runner.sock" : "workspace.sock");
@@ -35,7 +50,11 @@ json::object ContainerConfig(const DockerConfig& config, const PlaygroundSpec& s
   const int64_t tmp_mb = std::clamp<int64_t>(spec.limits.memory_mb / 4, 16, runner ? 256 : 64);
 
   json::array mounts;
-  mounts.push_back(json::object{{"Type", "volume"}, {"Source", VolumeName(spec.id)}, {"Target", "/workspace"}});
+  // NoCopy: the volume holds exactly what CreateVolume seeded.
+  mounts.push_back(json::object{{"Type", "volume"},
+                                {"Source", VolumeName(spec.id)},
+                                {"Target", "/workspace"},
+                                {"VolumeOptions", json::object{{"NoCopy", true}}}});
   mounts.push_back(
       json::object{{"Type", "bind"}, {"Source", RunDir(config, spec.id)}, {"Target", "/run/playground"}});
 

@@ -34,6 +34,18 @@ std::string HubLabel(const DockerConfig& config);
 json::object Labels(const DockerConfig& config, const std::string& id, std::string_view role);
 // <data-dir>/run/<id>: bind-mounted at /run/playground, holds the sockets.
 std::string RunDir(const DockerConfig& config, const std::string& id);
+// <data-dir>/volumes/<id>: the host side of the volume. The mount point of
+// the playground's own ext4 file system (<data-dir>/volumes/<id>.ext4 on a
+// loop device, limits.disk_mb), or a plain directory where loop devices
+// cannot be used. It holds `workspace/` (VolumeDataDir) and the marker
+// `seeded`, out of the containers' reach.
+std::string VolumeDir(const DockerConfig& config, const std::string& id);
+// VolumeDir + "/workspace": the device of the named volume (driver local,
+// type none, o bind), mounted at /workspace in both containers.
+std::string VolumeDataDir(const DockerConfig& config, const std::string& id);
+// The POST /volumes/create body of playground `id`: name, labels, and the
+// bind of VolumeDataDir.
+json::object VolumeConfig(const DockerConfig& config, const std::string& id);
 
 // The create body of container `role` ("workspace" or "runner"): image,
 // command, labels, limits from spec.limits, read-only root, cap-drop ALL,
