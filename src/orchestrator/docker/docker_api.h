@@ -1,6 +1,6 @@
 // A small client for the Docker Engine API (v1.41) over the engine's unix
 // socket, on pg::http::Fetch (no docker CLI). Plus the two wire formats the
-// orchestrator needs: tar archives (to seed volumes) and the multiplexed log
+// orchestrator and its tests need: tar archives (build contexts) and the multiplexed log
 // stream. Thread-safe: every call uses its own connection.
 #pragma once
 
