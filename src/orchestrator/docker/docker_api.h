@@ -1,7 +1,7 @@
 // A small client for the Docker Engine API (v1.41) over the engine's unix
-// socket, on pg::http::Fetch (no docker CLI). Plus the two wire formats the
-// orchestrator and its tests need: tar archives (build contexts) and the multiplexed log
-// stream. Thread-safe: every call uses its own connection.
+// socket, on pg::http::Fetch (no docker CLI). Plus two wire formats: tar
+// archives (build contexts for POST /build; the tests build an image) and
+// the multiplexed log stream. Thread-safe: every call uses its own connection.
 #pragma once
 
 #include <boost/beast/http/verb.hpp>
