@@ -5,6 +5,10 @@
 
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <mutex>
 #include <unordered_map>
@@ -33,6 +37,15 @@ asio::awaitable<Result<http::Socket>> Connect(Endpoint ep, std::chrono::millisec
   co_return std::move(sock);
 }
 
+// How long a pipe keeps reading (and dropping) what one side sends after
+// the other side went away.
+constexpr std::chrono::seconds kDrainAfterPeerGone{5};
+
+// Copies `from` → `to` until `from` ends, then passes the end on (half-close).
+// When writing to `to` fails (that peer closed, e.g. a WebSocket server that
+// sent close 1009 and hung up), `from` is still read and its bytes dropped,
+// for up to kDrainAfterPeerGone: a sender cut off in the middle of a message
+// would get a reset and lose the close frame the other direction delivers.
 asio::awaitable<void> Copy(http::Socket* from, http::Socket* to, std::shared_ptr<std::chrono::steady_clock::time_point> last) {
   std::array<char, 16384> buf;
   for (;;) {
@@ -41,10 +54,25 @@ asio::awaitable<void> Copy(http::Socket* from, http::Socket* to, std::shared_ptr
     *last = std::chrono::steady_clock::now();
     auto [wec, m] = co_await asio::async_write(*to, asio::buffer(buf.data(), n), asio::as_tuple(asio::use_awaitable));
     (void)m;
-    if (wec) break;
+    if (!wec) continue;
+    asio::steady_timer limit(from->get_executor(), kDrainAfterPeerGone);
+    for (;;) {
+      auto r = co_await (from->async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable)) ||
+                         limit.async_wait(asio::as_tuple(asio::use_awaitable)));
+      if (r.index() == 1) break;
+      auto [dec, dn] = std::get<0>(r);
+      if (dec || dn == 0) break;
+    }
+    break;
   }
   boost::system::error_code ignored;
   to->shutdown(http::Socket::shutdown_send, ignored);
+}
+
+// Small frames must not wait for Nagle (fails harmlessly on unix sockets).
+void NoDelay(http::Socket& s) {
+  int one = 1;
+  ::setsockopt(s.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 asio::awaitable<void> Watchdog(std::shared_ptr<std::chrono::steady_clock::time_point> last, std::chrono::seconds idle) {
@@ -220,6 +248,8 @@ asio::awaitable<void> PipeUpgrade(http::Stream& client, http::Request req, beast
 
   http::Socket& a = client.socket();
   http::Socket& b = up.socket();
+  NoDelay(a);
+  NoDelay(b);
   // Bytes either side sent right after the handshake.
   if (client_buf.size() > 0) {
     auto [e, n] = co_await asio::async_write(b, client_buf.data(), asio::as_tuple(asio::use_awaitable));

@@ -4,8 +4,12 @@
 // with close codes, and a slow WebSocket reader does not grow the hub.
 #include <gtest/gtest.h>
 
+#include <boost/beast/websocket.hpp>
+#include <atomic>
 #include <thread>
 
+#include "common/http_server.h"
+#include "hub/proxy.h"
 #include "hub_fixture.h"
 #include "router_ws_client.h"
 
@@ -148,8 +152,7 @@ TEST_F(RouterTest, SlowWebSocketReaderDoesNotGrowTheHub) {
   EXPECT_NE(f->find("\"file\""), std::string::npos);
 }
 
-// Known failure (issue 5 open): the hub's pipe does not yet pass close code 1009 through.
-TEST_F(RouterTest, DISABLED_CloseCodesPassThrough) {
+TEST_F(RouterTest, CloseCodesPassThrough) {
   std::string id = CreateRunning("blank");
   WsClient ws;
   ASSERT_TRUE(ws.Connect(hub_->url(), "/p/" + id + "/workspace", {{"Authorization", "Bearer " + hub_->admin_token()}}));
@@ -157,13 +160,132 @@ TEST_F(RouterTest, DISABLED_CloseCodesPassThrough) {
   // An oversize message: the workspace server closes with 1009 (limit
   // 16 MiB) and the hub passes the code on.
   std::string huge = R"({"type":"write","id":1,"path":"a","text":")" + std::string(17 << 20, 'a') + "\"}";
-  ws.Send(huge);
+  bool sent = ws.Send(huge);
   for (int i = 0; i < 5; ++i) {
     if (!ws.Read(std::chrono::seconds(5))) break;
   }
   EXPECT_TRUE(ws.closed());
-  EXPECT_EQ(ws.close_code(), 1009);
+  EXPECT_EQ(ws.close_code(), 1009) << "sent: " << sent << ", " << ws.last_error();
 }
+
+// The hub's two WebSocket pipes in process, between the real WsClient and a
+// real WebSocket server (pg::http::Server + Beast) on a unix socket: close
+// codes cross in both directions. The backend closes with the code a client
+// asks for ("close:<code>") and records the code of a client's close.
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+
+struct CloseBackend {
+  std::atomic<int> got_code{0};  // the close code a client sent; -1 on other errors
+};
+
+asio::awaitable<std::optional<http::Response>> CloseBackendHandle(CloseBackend* b, http::Request& req,
+                                                                   http::Stream& stream) {
+  websocket::stream<http::Stream&> ws(stream);
+  auto [aec] = co_await ws.async_accept(req, asio::as_tuple(asio::use_awaitable));
+  if (aec) co_return std::nullopt;
+  beast::flat_buffer buf;
+  for (;;) {
+    auto [ec, n] = co_await ws.async_read(buf, asio::as_tuple(asio::use_awaitable));
+    (void)n;
+    if (ec) {
+      b->got_code = ec == websocket::error::closed ? static_cast<int>(ws.reason().code) : -1;
+      break;
+    }
+    std::string text = beast::buffers_to_string(buf.data());
+    buf.consume(buf.size());
+    if (text.rfind("close:", 0) == 0) {
+      websocket::close_reason reason(static_cast<websocket::close_code>(std::stoi(text.substr(6))));
+      co_await ws.async_close(reason, asio::as_tuple(asio::use_awaitable));
+      break;
+    }
+    auto [wec, wn] = co_await ws.async_write(asio::buffer(text), asio::as_tuple(asio::use_awaitable));
+    (void)wn;
+    if (wec) break;
+  }
+  co_return std::nullopt;
+}
+
+asio::awaitable<std::optional<http::Response>> FrontHandle(Endpoint backend, bool filtered, http::Request& req,
+                                                           http::Stream& stream, beast::flat_buffer& buf) {
+  std::string target = "/ws";
+  hub::PipeOptions options;
+  std::shared_ptr<asio::steady_timer> cancel;
+  if (filtered) {
+    auto refused = std::make_shared<const std::vector<std::string>>(std::vector<std::string>{"write"});
+    std::string role = "viewer";
+    co_await hub::PipeWebSocketFiltered(stream, req, backend, target, role, options, cancel, refused);
+  } else {
+    co_await hub::PipeUpgrade(stream, req, buf, backend, target, options, cancel);
+  }
+  co_return std::nullopt;
+}
+
+class ProxyCloseTest : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    Endpoint backend = Endpoint::Unix(dir_.path() + "/backend.sock");
+    CloseBackend* b = &backend_;
+    back_ = std::make_unique<http::Server>(
+        io_.get_executor(),
+        [b](http::Request& req, http::Stream& stream, beast::flat_buffer&) { return CloseBackendHandle(b, req, stream); });
+    ASSERT_TRUE(back_->Listen(backend).ok());
+    back_->Start();
+    bool filtered = GetParam();
+    front_ = std::make_unique<http::Server>(
+        io_.get_executor(), [backend, filtered](http::Request& req, http::Stream& stream, beast::flat_buffer& buf) {
+          return FrontHandle(backend, filtered, req, stream, buf);
+        });
+    auto bound = front_->Listen(Endpoint::Tcp("127.0.0.1", 0));
+    ASSERT_TRUE(bound.ok());
+    url_ = "http://127.0.0.1:" + std::to_string(bound->port);
+    front_->Start();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  void TearDown() override {
+    io_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  // The code the backend recorded, waiting up to 5 s for it.
+  int BackendGot() {
+    for (int i = 0; i < 500 && backend_.got_code == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return backend_.got_code;
+  }
+
+  TempDir dir_;
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
+  CloseBackend backend_;
+  std::unique_ptr<http::Server> back_, front_;
+  std::string url_;
+  std::thread thread_;
+};
+
+TEST_P(ProxyCloseTest, BackendCloseCodeReachesTheClient) {
+  for (int code : {1009, 4001}) {
+    WsClient ws;
+    ASSERT_TRUE(ws.Connect(url_, "/p/x/workspace", {}));
+    ASSERT_TRUE(ws.Send("hello"));
+    EXPECT_EQ(ws.Read(), "hello");
+    ASSERT_TRUE(ws.Send("close:" + std::to_string(code)));
+    EXPECT_FALSE(ws.Read());
+    EXPECT_TRUE(ws.closed());
+    EXPECT_EQ(ws.close_code(), code);
+  }
+}
+
+TEST_P(ProxyCloseTest, ClientCloseCodeReachesTheBackend) {
+  WsClient ws;
+  ASSERT_TRUE(ws.Connect(url_, "/p/x/workspace", {}));
+  ASSERT_TRUE(ws.Send("hello"));
+  EXPECT_EQ(ws.Read(), "hello");
+  EXPECT_TRUE(ws.Close(4002));
+  EXPECT_EQ(BackendGot(), 4002);
+}
+
+INSTANTIATE_TEST_SUITE_P(Pipes, ProxyCloseTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& p) { return p.param ? "Filtered" : "Raw"; });
 
 }  // namespace
 }  // namespace pg::testing

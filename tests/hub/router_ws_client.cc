@@ -49,6 +49,7 @@ bool WsClient::Send(const std::string& text) {
   ws_->text(true);
   beast::get_lowest_layer(*ws_).expires_after(std::chrono::seconds(10));
   ws_->write(asio::buffer(text), ec);
+  if (ec) last_error_ += "send: " + ec.message() + "; ";
   return !ec;
 }
 
@@ -58,11 +59,21 @@ std::optional<std::string> WsClient::Read(std::chrono::milliseconds timeout) {
   boost::system::error_code ec;
   ws_->read(buf, ec);
   if (ec) {
+    last_error_ += "read: " + ec.message() + "; ";
     if (ec != beast::error::timeout) closed_ = true;
     if (ec == websocket::error::closed) close_code_ = ws_->reason().code;
     return std::nullopt;
   }
   return beast::buffers_to_string(buf.data());
+}
+
+bool WsClient::Close(int code, std::chrono::milliseconds timeout) {
+  boost::system::error_code ec;
+  beast::get_lowest_layer(*ws_).expires_after(timeout);
+  ws_->close(websocket::close_reason(static_cast<std::uint16_t>(code)), ec);
+  if (ec) last_error_ += "close: " + ec.message() + "; ";
+  closed_ = true;
+  return !ec;
 }
 
 int HubPid(const std::string& data_dir) {
