@@ -3,6 +3,9 @@
 // fork/exec, unshare(1) with the same namespaces, bubblewrap and
 // `docker run --rm --network none` (when an engine and the image exist),
 // interleaved round by round so every peer sees the same machine load.
+// The sandbox runs cold (everything built at launch) and prewarmed
+// (sandbox::SetPrewarm: namespaces, cgroup and root built ahead in the
+// background; the launch sends what to run).
 // Usage: sandbox_bench [rounds]   (default 40; docker gets at most 10)
 // python3 is /usr/bin/python3 everywhere (a PATH lookup could hit a shim).
 #include <sys/wait.h>
@@ -23,9 +26,10 @@ namespace {
 using pg::bench::Fmt;
 using pg::bench::TimeCommand;
 
-double TimeSandbox(const std::vector<std::string>& argv, bool cgroups) {
+double TimeSandbox(const std::vector<std::string>& argv, bool cgroups, bool prewarmed) {
   pg::sandbox::Spec s;
   s.argv = argv;
+  s.use_prewarmed = prewarmed;
   if (cgroups) {
     s.limits.memory_bytes = 256ll << 20;
     s.limits.pids = 64;
@@ -59,8 +63,14 @@ int main(int argc, char** argv) {
   std::vector<Peer> peers;
   peers.push_back({"bare fork/exec", [](const auto& a) { return TimeCommand(a); }});
   const bool cg = pg::sandbox::HostCapabilities().cgroups;
-  peers.push_back({cg ? "playground sandbox (cgroups)" : "playground sandbox (rlimits)",
-                   [cg](const auto& a) { return TimeSandbox(a, cg); }});
+  const std::string mode = cg ? "cgroups" : "rlimits";
+  peers.push_back({"playground sandbox (" + mode + ")", [cg](const auto& a) { return TimeSandbox(a, cg, false); }});
+  // Two prewarmed sandboxes per shape (one per program of a round), refilled in the background while the
+  // other peers of the round run (a launch finding none ready goes cold and
+  // is counted here as it is).
+  pg::sandbox::SetPrewarm(2);
+  peers.push_back({"playground sandbox (" + mode + ", prewarmed)",
+                   [cg](const auto& a) { return TimeSandbox(a, cg, true); }});
   std::vector<std::string> unshare = {"unshare", "--user", "--map-user=1000", "--pid", "--fork", "--mount",
                                       "--net", "--ipc", "--uts", "--cgroup"};
   if (Works([&] { auto v = unshare; v.push_back("/bin/true"); return v; }()))

@@ -266,13 +266,7 @@ Result<std::unique_ptr<Cgroup>> Cgroup::Create(const std::string& name, const Li
       }
     }
     const std::string& d = cg->v2_dir_;
-    if (limits.memory_bytes > 0) {
-      PG_RETURN_IF_ERROR(WriteFile(d + "/memory.max", std::to_string(limits.memory_bytes)));
-      if (Exists(d + "/memory.swap.max")) PG_RETURN_IF_ERROR(WriteFile(d + "/memory.swap.max", "0"));
-    }
-    if (limits.pids > 0) PG_RETURN_IF_ERROR(WriteFile(d + "/pids.max", std::to_string(limits.pids)));
-    if (limits.cpu_quota_millis > 0 && Exists(d + "/cpu.max"))
-      PG_RETURN_IF_ERROR(WriteFile(d + "/cpu.max", std::to_string(limits.cpu_quota_millis * 100) + " 100000"));
+    PG_RETURN_IF_ERROR(cg->SetLimits(limits));
     if (delegate) {
       std::string init = d + "/init";
       if (mkdir(init.c_str(), 0755) != 0 && errno != EEXIST) return Error::FromErrno("sandbox: mkdir " + init, errno);
@@ -284,8 +278,29 @@ Result<std::unique_ptr<Cgroup>> Cgroup::Create(const std::string& name, const Li
     return cg;
   }
   for (const auto& [c, mp] : l.v1) PG_RETURN_IF_ERROR(MakeDirs(mp, name));
+  PG_RETURN_IF_ERROR(cg->SetLimits(limits));
+  if (delegate) {
+    for (const auto& d : cg->dirs_)
+      for (const std::string& f : {d, d + "/cgroup.procs", d + "/tasks"})
+        if (chown(f.c_str(), uid, gid) != 0) return Error::FromErrno("sandbox: chown " + f, errno);
+  }
+  return cg;
+}
+
+Result<void> Cgroup::SetLimits(const Limits& limits) const {
+  if (!v2_dir_.empty()) {
+    const std::string& d = v2_dir_;
+    if (limits.memory_bytes > 0) {
+      PG_RETURN_IF_ERROR(WriteFile(d + "/memory.max", std::to_string(limits.memory_bytes)));
+      if (Exists(d + "/memory.swap.max")) PG_RETURN_IF_ERROR(WriteFile(d + "/memory.swap.max", "0"));
+    }
+    if (limits.pids > 0) PG_RETURN_IF_ERROR(WriteFile(d + "/pids.max", std::to_string(limits.pids)));
+    if (limits.cpu_quota_millis > 0 && Exists(d + "/cpu.max"))
+      PG_RETURN_IF_ERROR(WriteFile(d + "/cpu.max", std::to_string(limits.cpu_quota_millis * 100) + " 100000"));
+    return Ok();
+  }
   if (limits.memory_bytes > 0) {
-    const std::string& d = cg->memory_dir_;
+    const std::string& d = memory_dir_;
     const std::string v = std::to_string(limits.memory_bytes);
     bool memsw = Exists(d + "/memory.memsw.limit_in_bytes");
     if (memsw) (void)WriteFile(d + "/memory.memsw.limit_in_bytes", "-1");
@@ -296,20 +311,15 @@ Result<std::unique_ptr<Cgroup>> Cgroup::Create(const std::string& name, const Li
       (void)WriteFile(d + "/memory.swappiness", "0");
     }
   }
-  if (limits.pids > 0) PG_RETURN_IF_ERROR(WriteFile(cg->pids_dir_ + "/pids.max", std::to_string(limits.pids)));
-  for (const auto& [c, mp] : l.v1) {
+  if (limits.pids > 0) PG_RETURN_IF_ERROR(WriteFile(pids_dir_ + "/pids.max", std::to_string(limits.pids)));
+  for (const auto& [c, mp] : Layout().v1) {
     if (c == "cpu" && limits.cpu_quota_millis > 0) {
-      std::string d = mp + "/" + name;
+      std::string d = mp + "/" + name_;
       PG_RETURN_IF_ERROR(WriteFile(d + "/cpu.cfs_period_us", "100000"));
       PG_RETURN_IF_ERROR(WriteFile(d + "/cpu.cfs_quota_us", std::to_string(limits.cpu_quota_millis * 100)));
     }
   }
-  if (delegate) {
-    for (const auto& d : cg->dirs_)
-      for (const std::string& f : {d, d + "/cgroup.procs", d + "/tasks"})
-        if (chown(f.c_str(), uid, gid) != 0) return Error::FromErrno("sandbox: chown " + f, errno);
-  }
-  return cg;
+  return Ok();
 }
 
 Result<std::vector<int>> Cgroup::OpenProcs() const {

@@ -54,6 +54,41 @@ struct RlimitStep {
   struct rlimit value;
 };
 
+// What the main process needs (argv, environment, stdio, rlimits, time
+// limits): from the Plan for a direct launch, or from the go message for a
+// prewarmed sandbox. Raw pointers into the Plan or the child's go buffer.
+struct ExecPart {
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+  const char* const* exec_paths = nullptr;
+  size_t n_exec_paths = 0;
+  const char* cwd = "/";
+  const RlimitStep* rlimits = nullptr;
+  size_t n_rlimits = 0;
+  int stdio[3] = {-1, -1, -1};
+  int pty_fd = -1;
+  int inherit_src = -1;
+  int inherit_fd = -1;
+  int64_t wall_time_ms = 0;
+  int64_t cpu_time_ms = 0;
+};
+
+// The go message of a prewarmed sandbox (parent → stub over a SOCK_SEQPACKET
+// socket, with the descriptors as SCM_RIGHTS in the order of `fd_mask` bits:
+// stdin, stdout, stderr, pty, inherited). Followed by n_rlimits RlimitSteps,
+// then NUL-terminated strings: cwd, argv..., envp..., exec paths....
+struct GoHeader {
+  uint32_t magic;
+  uint32_t argc, envc, pathc, n_rlimits;
+  uint32_t fd_mask;
+  int32_t inherit_fd;
+  uint32_t pad;
+  int64_t wall_time_ms, cpu_time_ms;
+};
+constexpr uint32_t kGoMagic = 0x70676f21;
+constexpr size_t kGoBufSize = 64 * 1024;  // larger messages launch cold
+constexpr size_t kGoMaxPtrs = 2048;
+
 // Everything the child needs, prepared by the parent.
 struct Plan {
   std::deque<std::string> strings;  // owns every string the raw pointers point to
@@ -93,7 +128,23 @@ struct Plan {
 
   int64_t wall_time_ms = 0;
   int64_t cpu_time_ms = 0;
+
+  // Prewarmed sandbox (a stub): after building everything that does not
+  // depend on what runs, the child reports ready on ctl_fd and waits there
+  // for the go message; ctl_peer is the parent's end. Buffers sized here,
+  // before clone, so the child never allocates.
+  int ctl_fd = -1;
+  int ctl_peer = -1;
+  std::vector<char> main_stack = std::vector<char>(64 * 1024);  // the main process's until it execs
+  std::vector<char> go_buf;
+  std::vector<char*> go_ptrs;
 };
+
+// Launches served by a prewarmed sandbox so far in this process (tests).
+uint64_t PrewarmedLaunchCount();
+
+// The plan's own ExecPart (direct launches).
+ExecPart ExecOf(const Plan& plan);
 
 // users.cc: /etc/passwd and /etc/group of the sandbox, default host ids.
 std::string PasswdFile();
@@ -110,13 +161,18 @@ struct CgroupBind {
   std::string target;  // path inside, e.g. /sys/fs/cgroup/memory
 };
 Result<void> PlanMounts(const Spec& spec, const std::vector<CgroupBind>& cgroup_binds, Plan* plan);
+// Initializes the per-process caches of mounts.cc (before an atexit
+// handler that must outlive them is registered).
+void PrimeMounts();
+// An absolute path without "", ".", ".." components or a trailing slash.
+bool IsNormalizedPath(const std::string& p);
 // Child side: runs plan.steps, pivots into the stage. Returns false with
 // *e set on failure.
 bool ApplyMounts(const Plan& plan, ChildError* e);
 
 // rlimits.cc
 void PlanRlimits(const Limits& limits, bool cgroups_enforce, Plan* plan);
-bool ApplyRlimits(const Plan& plan, ChildError* e);
+bool ApplyRlimits(const RlimitStep* steps, size_t n, ChildError* e);
 
 // seccomp.cc: the compiled filter for a tree (cached per variant).
 Result<std::vector<sock_filter>> SeccompProgram(bool allow_nesting);
@@ -146,6 +202,9 @@ class Cgroup {
                                                 uid_t uid, gid_t gid);
   // Refers to an existing cgroup without changing it.
   static std::unique_ptr<Cgroup> Existing(const std::string& name);
+  // Writes the limits of a cgroup made by Create (a prewarmed sandbox's
+  // cgroup gets its limits when it is taken).
+  Result<void> SetLimits(const Limits& limits) const;
 
   const std::string& name() const { return name_; }
   // Opens the cgroup.procs file(s) the tree joins (O_WRONLY|O_CLOEXEC).

@@ -164,6 +164,17 @@ bool IsNormalizedAbsolute(const std::string& p) {
   return true;
 }
 
+}  // namespace
+
+bool IsNormalizedPath(const std::string& p) { return IsNormalizedAbsolute(p); }
+
+void PrimeMounts() {
+  (void)HostView();
+  (void)StageDir();
+}
+
+namespace {
+
 bool Under(const std::string& p, const std::string& dir) { return p == dir || StartsWith(p, (dir + "/").c_str()); }
 
 }  // namespace

@@ -12,11 +12,16 @@
 // namespace comes first, the child maps its own uid to 1000 in it, and the
 // rest happens with the capabilities that namespace gives.
 //
-// Then rlimits, no_new_privs, no capabilities, seccomp, and a tiny init
-// (pid 1) forks the main process: it reaps orphans, forwards signals that
+// Then no_new_privs, no capabilities, seccomp, rlimits (only lowered), and
+// a tiny init (pid 1) starts the main process (CLONE_VM|CLONE_VFORK: no copy
+// of the address space): it reaps orphans, forwards signals that
 // come from outside, enforces the wall and CPU time limits (killing
 // everything with kill(-1, SIGKILL)), reports how the main process ended,
 // and exits with it, which makes the kernel kill the rest of the namespace.
+//
+// A prewarmed sandbox (a stub, launch.cc) does all of this but the rlimits
+// and the main process ahead of time, then waits on its control socket for
+// the go message (argv, environment, cwd, rlimits, time limits, stdio).
 //
 // Everything here after clone is raw system calls on the prepared Plan.
 #include <fcntl.h>
@@ -33,6 +38,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -160,7 +166,7 @@ void Sort(int* a, int n) {
 }
 
 // The main process, forked by the init.
-[[noreturn]] void ExecMain(const Plan& p) {
+[[noreturn]] void ExecMain(const Plan& p, const ExecPart& x) {
   ChildError e{};
   sigset_t empty;
   sigemptyset(&empty);
@@ -170,10 +176,10 @@ void Sort(int* a, int n) {
   for (int s = 1; s < 65; ++s) sigaction(s, &dfl, nullptr);
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, nullptr, sizeof(uint64_t));
   if (setsid() < 0) Report(p, (Fail(&e, "setsid"), e), 126);
-  int in = p.stdio[0], out = p.stdio[1], err = p.stdio[2];
-  if (p.pty_fd >= 0) {
-    if (ioctl(p.pty_fd, TIOCSCTTY, 0) != 0) Report(p, (Fail(&e, "TIOCSCTTY"), e), 126);
-    in = out = err = p.pty_fd;
+  int in = x.stdio[0], out = x.stdio[1], err = x.stdio[2];
+  if (x.pty_fd >= 0) {
+    if (ioctl(x.pty_fd, TIOCSCTTY, 0) != 0) Report(p, (Fail(&e, "TIOCSCTTY"), e), 126);
+    in = out = err = x.pty_fd;
   }
   int null_fd = -1;
   if (in < 0 || out < 0 || err < 0) {
@@ -183,18 +189,18 @@ void Sort(int* a, int n) {
   const int src[3] = {in < 0 ? null_fd : in, out < 0 ? null_fd : out, err < 0 ? null_fd : err};
   for (int i = 0; i < 3; ++i)
     if (dup2(src[i], i) < 0) Report(p, (Fail(&e, "dup2"), e), 126);
-  if (p.inherit_src >= 0 && dup2(p.inherit_src, p.inherit_fd) < 0) Report(p, (Fail(&e, "dup2 inherited fd"), e), 126);
-  int keep[5] = {0, 1, 2, p.err_w, p.inherit_src >= 0 ? p.inherit_fd : -1};
+  if (x.inherit_src >= 0 && dup2(x.inherit_src, x.inherit_fd) < 0) Report(p, (Fail(&e, "dup2 inherited fd"), e), 126);
+  int keep[5] = {0, 1, 2, p.err_w, x.inherit_src >= 0 ? x.inherit_fd : -1};
   Sort(keep, 5);
   CloseAllBut(keep, 5);
   umask(022);
   int first_err = ENOENT;
-  for (const char* path : p.exec_paths) {
-    execve(path, p.argv.data(), p.envp.data());
+  for (size_t i = 0; i < x.n_exec_paths; ++i) {
+    execve(x.exec_paths[i], x.argv, x.envp);
     if (errno != ENOENT && first_err == ENOENT) first_err = errno;
   }
   errno = first_err;
-  Report(p, (Fail(&e, "execve", p.argv[0]), e), 127);
+  Report(p, (Fail(&e, "execve", x.argv[0]), e), 127);
 }
 
 int64_t ParseInt(const char* s, const char* end) {
@@ -220,26 +226,36 @@ int64_t TreeCpuMs(const Plan& p) {
   return -1;
 }
 
-[[noreturn]] void Init(const Plan& p, pid_t main_pid, const sigset_t& set) {
-  int keep[3] = {p.status_w, p.cpu_usage_fd, -1};
-  Sort(keep, 3);
-  CloseAllBut(keep, 3);
-  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+struct InitTimers {
   int wall = -1, tick = -1;
-  if (p.wall_time_ms > 0) {
-    wall = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+};
+
+// The wall-time deadline counts from before the main process starts.
+InitTimers ArmTimers(const Plan& p, const ExecPart& x) {
+  InitTimers t;
+  if (x.wall_time_ms > 0) {
+    t.wall = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
     struct itimerspec its = {};
-    its.it_value.tv_sec = p.wall_time_ms / 1000;
-    its.it_value.tv_nsec = (p.wall_time_ms % 1000) * 1000000;
-    timerfd_settime(wall, 0, &its, nullptr);
+    its.it_value.tv_sec = x.wall_time_ms / 1000;
+    its.it_value.tv_nsec = (x.wall_time_ms % 1000) * 1000000;
+    timerfd_settime(t.wall, 0, &its, nullptr);
   }
-  if (p.cpu_time_ms > 0 && p.cpu_usage_fd >= 0) {
-    tick = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+  if (x.cpu_time_ms > 0 && p.cpu_usage_fd >= 0) {
+    t.tick = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
     struct itimerspec its = {};
     its.it_value.tv_nsec = its.it_interval.tv_nsec = 20 * 1000000;
-    timerfd_settime(tick, 0, &its, nullptr);
+    timerfd_settime(t.tick, 0, &its, nullptr);
   }
+  return t;
+}
+
+[[noreturn]] void Init(const Plan& p, const ExecPart& x, pid_t main_pid, const sigset_t& set, InitTimers timers) {
+  int keep[5] = {p.status_w, p.cpu_usage_fd, timers.wall, timers.tick, -1};
+  Sort(keep, 5);
+  CloseAllBut(keep, 5);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  int wall = timers.wall, tick = timers.tick;
   InitReport report{};
   bool killed = false;
   for (;;) {
@@ -247,8 +263,8 @@ int64_t TreeCpuMs(const Plan& p) {
     int n = poll(fds, 3, -1);
     if (n < 0 && errno != EINTR) break;
     if (fds[1].revents & POLLIN) {
-      uint64_t x;
-      (void)!read(wall, &x, sizeof x);
+      uint64_t ticks;
+      (void)!read(wall, &ticks, sizeof ticks);
       if (!killed) report.reason = kEndWallTime;
       killed = true;
       kill(-1, SIGKILL);
@@ -256,9 +272,9 @@ int64_t TreeCpuMs(const Plan& p) {
       wall = -1;
     }
     if (fds[2].revents & POLLIN) {
-      uint64_t x;
-      (void)!read(tick, &x, sizeof x);
-      if (TreeCpuMs(p) >= p.cpu_time_ms) {
+      uint64_t ticks;
+      (void)!read(tick, &ticks, sizeof ticks);
+      if (TreeCpuMs(p) >= x.cpu_time_ms) {
         if (!killed) report.reason = kEndCpuTime;
         killed = true;
         kill(-1, SIGKILL);
@@ -287,10 +303,22 @@ int64_t TreeCpuMs(const Plan& p) {
   _exit(125);
 }
 
-[[noreturn]] void ChildMain(const Plan& p) {
+// The sandbox itself: namespaces, cgroup, root, ids. Reports and exits on
+// failure.
+void ChildSetup(const Plan& p) {
   ChildError e{};
   close(p.err_r);
   close(p.status_r);
+  if (p.ctl_fd >= 0) {
+    // A stub may wait long: hold nothing of the parent's (its sockets,
+    // other stubs' control sockets) but what it needs.
+    int keep[8] = {p.err_w, p.status_w, p.ctl_fd, p.cpu_usage_fd, -1, -1, -1, -1};
+    int n = 4;
+    for (int fd : p.cgroup_procs_fds)
+      if (n < 8) keep[n++] = fd;
+    Sort(keep, 8);
+    CloseAllBut(keep, 8);
+  }
   umask(0);
   // A caller that changed uids is not dumpable: its /proc/self files would
   // belong to root and the id maps could not be written.
@@ -313,19 +341,164 @@ int64_t TreeCpuMs(const Plan& p) {
     if (unshare(CLONE_NEWUSER) != 0) Report(p, (Fail(&e, "unshare user namespace"), e), 126);
     if (!MapIds(p, &e)) Report(p, e, 126);
   }
-  if (!ApplyRlimits(p, &e)) Report(p, e, 126);
+}
+
+// The same for every tree: no privileges, the init's signals blocked,
+// seccomp. (A stub does this before it waits for the go message.)
+void ChildLockDown(const Plan& p, sigset_t* set) {
+  ChildError e{};
   if (!DropCapabilities(&e)) Report(p, e, 126);
-  sigset_t set;
-  if (!BlockSignals(&set, &e)) Report(p, e, 126);
+  if (!BlockSignals(set, &e)) Report(p, e, 126);
   if (!ApplySeccomp(p, &e)) Report(p, e, 126);
-  long pid = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+}
+
+struct MainArgs {
+  const Plan* p;
+  const ExecPart* x;
+};
+
+int MainEntry(void* arg) {
+  auto* a = static_cast<MainArgs*>(arg);
+  ExecMain(*a->p, *a->x);
+}
+
+// What runs: rlimits (only ever lowered: no privileges needed), then the
+// init starts the main process. CLONE_VM|CLONE_VFORK on a stack of its own
+// (as posix_spawn does): no copy of the address space, which is a copy of
+// the launcher's; the init resumes once the main process has exec'd.
+[[noreturn]] void ChildRun(const Plan& p, const ExecPart& x, const sigset_t& set) {
+  ChildError e{};
+  if (!ApplyRlimits(x.rlimits, x.n_rlimits, &e)) Report(p, e, 126);
+  InitTimers timers = ArmTimers(p, x);
+  MainArgs args{&p, &x};
+  char* stack_top = const_cast<char*>(p.main_stack.data()) + p.main_stack.size();
+  int pid = clone(MainEntry, stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
   if (pid < 0) Report(p, (Fail(&e, "fork main process"), e), 126);
-  if (pid == 0) ExecMain(p);
   close(p.err_w);
-  Init(p, static_cast<pid_t>(pid), set);
+  Init(p, x, static_cast<pid_t>(pid), set, timers);
+}
+
+// A stub: ready, then wait for the go message and parse it in place.
+// Returns false when the parent is gone (or sent garbage): the stub exits.
+bool AwaitGo(const Plan& p, ExecPart* x) {
+  char one = 'R';
+  if (send(p.ctl_fd, &one, 1, MSG_NOSIGNAL) != 1) return false;
+  char* buf = const_cast<char*>(p.go_buf.data());
+  char** ptrs = const_cast<char**>(p.go_ptrs.data());
+  union {
+    char raw[CMSG_SPACE(5 * sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  struct iovec iov = {buf, p.go_buf.size()};
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.raw;
+  msg.msg_controllen = sizeof control.raw;
+  ssize_t n;
+  do {
+    n = recvmsg(p.ctl_fd, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < static_cast<ssize_t>(sizeof(GoHeader)) || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) return false;
+  int fds[5] = {-1, -1, -1, -1, -1};
+  int nfds = 0;
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < k && nfds < 5; ++i) memcpy(&fds[nfds++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+  }
+  // The stub closed 0-2, so received descriptors may land there: move them
+  // up, as a cold launch's copies are (ExecMain dup2s onto 0-2).
+  for (int i = 0; i < nfds; ++i) {
+    if (fds[i] >= 3) continue;
+    int high = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+    if (high < 0) return false;
+    close(fds[i]);
+    fds[i] = high;
+  }
+  GoHeader h;
+  memcpy(&h, buf, sizeof h);
+  const size_t nptrs = static_cast<size_t>(h.argc) + h.envc + h.pathc + 2;
+  const size_t rl_bytes = static_cast<size_t>(h.n_rlimits) * sizeof(RlimitStep);
+  if (h.magic != kGoMagic || h.argc == 0 || nptrs > p.go_ptrs.size() || sizeof h + rl_bytes > static_cast<size_t>(n))
+    return false;
+  int f = 0;
+  int* slots[5] = {&x->stdio[0], &x->stdio[1], &x->stdio[2], &x->pty_fd, &x->inherit_src};
+  for (int i = 0; i < 5; ++i) {
+    if (!(h.fd_mask & (1u << i))) continue;
+    if (f >= nfds) return false;
+    *slots[i] = fds[f++];
+  }
+  x->inherit_fd = h.inherit_fd;
+  x->wall_time_ms = h.wall_time_ms;
+  x->cpu_time_ms = h.cpu_time_ms;
+  x->rlimits = reinterpret_cast<const RlimitStep*>(buf + sizeof h);
+  x->n_rlimits = h.n_rlimits;
+  // Strings: cwd, argv, envp, paths; every one must end inside the message.
+  char* s = buf + sizeof h + rl_bytes;
+  char* end = buf + n;
+  auto next = [&](char** out) {
+    char* q = s;
+    while (q < end && *q) ++q;
+    if (q >= end) return false;
+    *out = s;
+    s = q + 1;
+    return true;
+  };
+  char* cwd;
+  if (!next(&cwd)) return false;
+  x->cwd = cwd;
+  size_t k = 0;
+  for (uint32_t i = 0; i < h.argc; ++i)
+    if (!next(&ptrs[k++])) return false;
+  ptrs[k++] = nullptr;
+  x->argv = ptrs;
+  x->envp = ptrs + k;
+  for (uint32_t i = 0; i < h.envc; ++i)
+    if (!next(&ptrs[k++])) return false;
+  ptrs[k++] = nullptr;
+  x->exec_paths = ptrs + k;
+  x->n_exec_paths = h.pathc;
+  for (uint32_t i = 0; i < h.pathc; ++i)
+    if (!next(&ptrs[k++])) return false;
+  return true;
+}
+
+[[noreturn]] void ChildMain(const Plan& p) {
+  ChildSetup(p);
+  sigset_t set;
+  ChildLockDown(p, &set);
+  if (p.ctl_fd < 0) ChildRun(p, ExecOf(p), set);
+  ExecPart x;
+  if (!AwaitGo(p, &x)) _exit(0);
+  close(p.ctl_fd);
+  if (chdir(x.cwd) != 0) {
+    ChildError e{};
+    Report(p, (Fail(&e, "chdir", x.cwd), e), 126);
+  }
+  ChildRun(p, x, set);
 }
 
 }  // namespace
+
+ExecPart ExecOf(const Plan& p) {
+  ExecPart x;
+  x.argv = p.argv.data();
+  x.envp = p.envp.data();
+  x.exec_paths = p.exec_paths.data();
+  x.n_exec_paths = p.exec_paths.size();
+  x.cwd = p.cwd;
+  x.rlimits = p.rlimits.data();
+  x.n_rlimits = p.rlimits.size();
+  for (int i = 0; i < 3; ++i) x.stdio[i] = p.stdio[i];
+  x.pty_fd = p.pty_fd;
+  x.inherit_src = p.inherit_src;
+  x.inherit_fd = p.inherit_fd;
+  x.wall_time_ms = p.wall_time_ms;
+  x.cpu_time_ms = p.cpu_time_ms;
+  return x;
+}
 
 Result<pid_t> CloneChild(Plan* plan, int* pidfd) {
   unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD | SIGCHLD;
@@ -333,7 +506,10 @@ Result<pid_t> CloneChild(Plan* plan, int* pidfd) {
   int fd = -1;
   long pid = syscall(SYS_clone, flags, 0, &fd, 0, 0);
   if (pid < 0) return Error::FromErrno("sandbox: clone", errno);
-  if (pid == 0) ChildMain(*plan);
+  if (pid == 0) {
+    if (plan->ctl_peer >= 0) close(plan->ctl_peer);
+    ChildMain(*plan);
+  }
   *pidfd = fd;
   return static_cast<pid_t>(pid);
 }

@@ -27,8 +27,9 @@ void PlanRlimits(const Limits& limits, bool cgroups_enforce, Plan* plan) {
   }
 }
 
-bool ApplyRlimits(const Plan& plan, ChildError* e) {
-  for (const auto& r : plan.rlimits) {
+bool ApplyRlimits(const RlimitStep* steps, size_t n, ChildError* e) {
+  for (size_t i = 0; i < n; ++i) {
+    const RlimitStep& r = steps[i];
     struct rlimit cur;
     struct rlimit v = r.value;
     // Never raise a hard limit we were given (that needs privileges we drop).

@@ -64,6 +64,10 @@ struct Spec {
 
   std::string hostname = "playground";
 
+  // May be served by a prewarmed sandbox (see SetPrewarm) when one of the
+  // same shape is ready. false: always a cold launch.
+  bool use_prewarmed = true;
+
   // Host uid and gid the tree runs as; inside they appear as uid/gid 1000.
   // 0: the sandbox's default unprivileged uid. Never root on the host.
   uid_t host_uid = 0;
@@ -127,6 +131,17 @@ const Capabilities& HostCapabilities();
 // Starts a sandboxed tree. Fails (and leaves nothing behind) when any step
 // of the isolation cannot be applied.
 Result<std::unique_ptr<Process>> Launch(const Spec& spec);
+
+// Prewarming: keep `count` sandboxes per recently launched spec shape
+// (root, binds, hostname, /tmp size, host ids) built ahead of time in a
+// background thread, each waiting for what to run; a Launch of a matching
+// spec then only writes its cgroup limits, hands over argv, environment,
+// rlimits and descriptors, and execs. Each prewarmed sandbox serves one
+// launch (same isolation as a cold launch). Only specs without a named
+// cgroup and without allow_nesting are prewarmed. 0 (the default) turns it
+// off; $PG_SANDBOX_PREWARM overrides a non-zero `count` (0 disables) and,
+// when set, turns prewarming on in any process (e.g. the tests).
+void SetPrewarm(int count);
 
 // Re-attaches to a tree started by an earlier process (after a hub restart),
 // by its main pid and cgroup. Fails when it no longer runs.

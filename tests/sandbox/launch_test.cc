@@ -10,6 +10,7 @@
 #include <fstream>
 #include <thread>
 
+#include "sandbox/internal.h"
 #include "sandbox_testing.h"
 #include "testing/testing.h"
 
@@ -173,6 +174,58 @@ TEST(Launch, StdinAndInheritedFd) {
   close(fd);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->out, "from-stdin\nfrom-fd") << r->err;
+}
+
+// Prewarmed sandboxes (SetPrewarm): each launch of the same shape gets its
+// own fresh sandbox (pid 2, empty private /tmp, own cgroup limits), with
+// argv, environment, cwd, stdin, an inherited descriptor and the exit code
+// handed over like a cold launch.
+TEST(Launch, PrewarmedLaunchesAreFreshSandboxes) {
+  pg::testing::TempDir dir;
+  chmod(dir.path().c_str(), 0777);
+  unsetenv("PG_SANDBOX_PREWARM");  // it would override the count
+  SetPrewarm(1);
+  const uint64_t warm_before = internal::PrewarmedLaunchCount();
+  for (int i = 0; i < 6; ++i) {
+    int in[2], extra[2];
+    ASSERT_EQ(pipe(in), 0);
+    ASSERT_EQ(pipe(extra), 0);
+    ASSERT_EQ(write(in[1], "in", 2), 2);
+    close(in[1]);
+    ASSERT_EQ(write(extra[1], "fd", 2), 2);
+    close(extra[1]);
+    int fd = dup2(extra[0], 9);
+    close(extra[0]);
+    Spec s = Shell(
+        "echo pid=$$ tmp=$(ls -A /tmp | wc -l) cwd=$(pwd) x=$X; cat; cat <&9; echo; touch /tmp/mark; "
+        "ls /workspace >/dev/null; exit " + std::to_string(i));
+    s.env = {"X=" + std::to_string(i)};
+    s.cwd = "/workspace";
+    s.mounts.push_back({dir.path(), "/workspace", true});
+    s.stdin_fd = in[0];
+    s.inherit_fd = fd;
+    s.limits.memory_bytes = 64ll << 20;
+    s.limits.pids = 16;
+    auto r = RunSandbox(s);
+    close(in[0]);
+    close(fd);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->outcome.exit_code, i) << r->err;
+    EXPECT_EQ(r->out, "pid=2 tmp=0 cwd=/workspace x=" + std::to_string(i) + "\ninfd\n") << r->err;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // time to prewarm the next
+  }
+  // A fork bomb meets the pids limit written at take time.
+  Spec bomb = Shell("for i in $(seq 40); do sleep 5 & done; wait");
+  bomb.mounts.push_back({dir.path(), "/workspace", true});
+  bomb.limits.pids = 8;
+  bomb.limits.wall_time_ms = 3000;
+  auto r = RunSandbox(bomb);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  if (HostCapabilities().cgroups) {
+    EXPECT_TRUE(r->outcome.pids_exceeded) << r->err;
+  }
+  EXPECT_GE(internal::PrewarmedLaunchCount() - warm_before, 5u);
+  SetPrewarm(0);
 }
 
 TEST(Launch, EnvironmentDoesNotLeak) {
