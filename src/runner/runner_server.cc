@@ -439,6 +439,9 @@ int ServerMain(const Options& options) {
     spdlog::error("--isolation must be sandbox, process or auto");
     return 1;
   }
+  // Runs share one shape (the workspace at /workspace): keep two sandboxes
+  // built ahead so a run only hands over what to run (docs/sandbox.md).
+  if (config.isolation == Isolation::kSandbox) sandbox::SetPrewarm(2);
   config.maxima = RunLimits{options.max_cpu_ms,       options.max_wall_ms,      options.max_memory_kb,
                             options.max_processes,    options.max_output_bytes, options.max_file_size_kb};
   auto clamp = [](int64_t& v, int64_t max) { v = std::min(v, max); };
@@ -486,6 +489,7 @@ int ServerMain(const Options& options) {
   });
   io.run();
   st.runner.reset();
+  sandbox::SetPrewarm(0);  // ends the prewarmed sandboxes and removes their cgroups
   return 0;
 }
 

@@ -71,12 +71,15 @@ void CloseFd(int& fd) {
 // reference to the tree's mount namespace so that wait happens here
 // instead. Removing a finished tree's own cgroup (rmdir in every hierarchy,
 // retried while the kernel still holds it busy) happens here too.
+// At exit the queue is drained (bounded), so that a short-lived process
+// leaves no cgroups behind.
 void Later(std::function<void()> work) {
   // Never destroyed: the thread waits on them until the process ends.
   struct Worker {
     std::mutex mu;
     std::condition_variable cv;
     std::deque<std::function<void()>> queue;
+    bool busy = false;
   };
   static Worker* w = [] {
     auto* worker = new Worker();
@@ -85,18 +88,25 @@ void Later(std::function<void()> work) {
         std::function<void()> f;
         {
           std::unique_lock<std::mutex> l(worker->mu);
+          worker->busy = false;
+          worker->cv.notify_all();
           worker->cv.wait(l, [worker] { return !worker->queue.empty(); });
           f = std::move(worker->queue.front());
           worker->queue.pop_front();
+          worker->busy = true;
         }
         f();
       }
     }).detach();
+    std::atexit([] {
+      std::unique_lock<std::mutex> l(w->mu);
+      w->cv.wait_for(l, std::chrono::seconds(10), [] { return w->queue.empty() && !w->busy; });
+    });
     return worker;
   }();
   std::lock_guard<std::mutex> lock(w->mu);
   w->queue.push_back(std::move(work));
-  w->cv.notify_one();
+  w->cv.notify_all();
 }
 
 void CloseLater(int fd) {
