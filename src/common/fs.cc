@@ -43,6 +43,10 @@ Result<std::string> NormalizeRelativePath(std::string_view path, bool allow_root
 }
 
 Result<UniqueFd> OpenBeneath(int root_fd, const std::string& rel, int flags, mode_t mode) {
+  // O_NONBLOCK: the volume is written by hostile code, and opening a FIFO
+  // it left there would block the server until a writer comes (forever).
+  // No effect on regular files and directories; O_PATH allows no other flag.
+  if (!(flags & O_PATH)) flags |= O_NONBLOCK;
   struct open_how how;
   std::memset(&how, 0, sizeof how);
   how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
