@@ -61,6 +61,7 @@ Memory MemoryOf(const std::vector<pid_t>& pids) {
       if (!(ss >> key >> value)) continue;
       if (key == "Rss:") m.rss_kb += value;
       if (key == "Pss:") m.pss_kb += value;
+      if (key == "Private_Clean:" || key == "Private_Dirty:") m.uss_kb += value;
     }
   }
   return m;

@@ -23,6 +23,7 @@ double TimeCommand(const std::vector<std::string>& argv);
 struct Memory {
   long rss_kb = 0;
   long pss_kb = 0;
+  long uss_kb = 0;  // private pages: what one more such process costs
 };
 Memory MemoryOf(const std::vector<pid_t>& pids);
 

@@ -191,11 +191,10 @@ Result<QuotaStatus> CreateQuotaVolume(const std::string& path, int64_t bytes) {
 Result<void> DestroyQuotaVolume(const std::string& path) {
   if (path.empty() || path[0] != '/') return Error::BadRequest("invalid_path", "quota: volume path must be absolute");
   if (IsQuotaVolume(path)) {
-    if (umount2(path.c_str(), 0) != 0) {
-      // Busy (a process still has files open): detach lazily; the loop
-      // device goes away with the last reference.
-      if (umount2(path.c_str(), MNT_DETACH) != 0) return Error::FromErrno("quota: umount " + path, errno);
-    }
+    // Detached lazily: the file system (and its autoclear loop device) goes
+    // away with its last user, without making the caller wait for ext4 to
+    // write back a volume that is being deleted anyway.
+    if (umount2(path.c_str(), MNT_DETACH) != 0) return Error::FromErrno("quota: umount " + path, errno);
   }
   if (unlink(ImageOf(path).c_str()) != 0 && errno != ENOENT)
     return Error::FromErrno("quota: remove " + ImageOf(path), errno);

@@ -111,20 +111,21 @@ class LocalOrchestrator final : public Orchestrator {
     std::string id = pool_.front();
     pool_.pop_front();
     reserved_.insert(id);
-    pool_cv_.notify_all();
+    starting_.insert(id);
+    last_take_ = Clock::now();
     return id;
   }
 
   Result<void> CreateVolume(const PlaygroundSpec& spec, const RecordFn& record) override {
+    (void)record;
     const TemplateFiles* files = FindTemplate(spec.template_name);
     if (!files) return Error::BadRequest("invalid_value", "unknown template " + spec.template_name);
     uid_t uid = UidOf(spec);
     std::string vol = VolumeDir(spec.id);
     std::string run = RunDir(spec.id);
-    if (record) {
-      record("volume", vol);
-      record("uid", std::to_string(uid));
-    }
+    // Nothing needs recording: paths, uid and cgroups all derive from the id
+    // (a warm slot was made under its final id), so each create costs the
+    // registry no more than its own rows.
     auto claimed = ClaimSlot(spec);
     if (!claimed.ok()) spdlog::warn("playground {}: warm slot not used: {}", spec.id, claimed.error().message);
     bool fresh = ::mkdir(vol.c_str(), 0700) == 0;
@@ -144,7 +145,6 @@ class LocalOrchestrator final : public Orchestrator {
       // existing image is mounted again with its data).
       auto q = sandbox::CreateQuotaVolume(vol, spec.limits.disk_mb << 20);
       if (!q.ok()) return Error::Make("volume_failed", "disk quota: " + q.error().message, 500);
-      if (record) record("quota", q->enforced ? q->detail : "none: " + q->detail);
       if (!q->enforced) spdlog::warn("playground {}: no disk quota: {}", spec.id, q->detail);
     }
     if (!complete) {
@@ -192,6 +192,10 @@ class LocalOrchestrator final : public Orchestrator {
     Wake();
     Backends b = BackendsFor(spec.id);
     auto ready = WaitReady(b, deadline);
+    {
+      std::lock_guard lock(mu_);
+      if (starting_.erase(spec.id)) pool_cv_.notify_all();
+    }
     if (!ready.ok()) {
       std::lock_guard lock(mu_);
       inst->want_running = false;
@@ -201,7 +205,11 @@ class LocalOrchestrator final : public Orchestrator {
     return b;
   }
 
-  Result<void> Stop(const PlaygroundSpec& spec) override {
+  Result<void> Stop(const PlaygroundSpec& spec) override { return StopTrees(spec, /*graceful=*/true); }
+
+  // Stops both trees; `graceful`: SIGTERM first (the workspace server
+  // flushes open documents), else SIGKILL at once (their volume goes too).
+  Result<void> StopTrees(const PlaygroundSpec& spec, bool graceful) {
     std::shared_ptr<Instance> inst;
     {
       std::lock_guard lock(mu_);
@@ -218,14 +226,13 @@ class LocalOrchestrator final : public Orchestrator {
         inst->workspace.restart_pending = inst->runner.restart_pending = false;
       }
       Wake();
-      // SIGTERM first: the workspace server flushes open documents.
       for (auto* p : {ws.get(), run.get()}) {
-        if (p) p->Signal(SIGTERM);
+        if (p) p->Signal(graceful ? SIGTERM : SIGKILL);
       }
       for (auto* p : {ws.get(), run.get()}) {
         if (!p) continue;
         struct pollfd pfd{p->pidfd(), POLLIN, 0};
-        if (poll(&pfd, 1, 3000) <= 0) p->Kill();
+        if (graceful && poll(&pfd, 1, 3000) <= 0) p->Kill();
         p->Kill();
         (void)p->Wait();
       }
@@ -239,7 +246,7 @@ class LocalOrchestrator final : public Orchestrator {
   }
 
   Result<void> Destroy(const PlaygroundSpec& spec) override {
-    PG_RETURN_IF_ERROR(Stop(spec));
+    PG_RETURN_IF_ERROR(StopTrees(spec, /*graceful=*/false));
     {
       std::lock_guard lock(mu_);
       instances_.erase(spec.id);
@@ -395,11 +402,22 @@ class LocalOrchestrator final : public Orchestrator {
     for (;;) {
       {
         std::unique_lock lock(mu_);
-        pool_cv_.wait(lock, [this] {
-          // Slots being made or ready (reserved ones are the hub's now).
-          return stopping_ || static_cast<int>(pool_set_.size() - reserved_.size()) < cfg_.warm_pool;
-        });
-        if (stopping_) return;
+        // Refill when slots are missing (slots being made or ready; reserved
+        // ones are the hub's now), but not while a create that took one is
+        // still starting: on a small machine mkfs and two server start-ups
+        // would compete with it for the CPU.
+        auto want = [this] {
+          return static_cast<int>(pool_set_.size() - reserved_.size()) < cfg_.warm_pool;
+        };
+        for (;;) {
+          if (stopping_) return;
+          auto quiet_at = last_take_ + std::chrono::milliseconds(starting_.empty() ? 20 : 2000);
+          if (want() && Clock::now() >= quiet_at) break;
+          if (want())
+            pool_cv_.wait_until(lock, quiet_at);
+          else
+            pool_cv_.wait(lock);
+        }
       }
       std::string id = NewPlaygroundId();
       auto made = MakeSlot(id);
@@ -513,6 +531,7 @@ class LocalOrchestrator final : public Orchestrator {
       }
       pool_set_.erase(id);
       reserved_.erase(id);
+      starting_.erase(id);
       pool_.erase(std::remove(pool_.begin(), pool_.end(), id), pool_.end());
     }
     pool_cv_.notify_all();
@@ -728,6 +747,8 @@ class LocalOrchestrator final : public Orchestrator {
   std::deque<std::string> pool_;        // warm slots ready to take, oldest first
   std::set<std::string> pool_set_;      // every slot not yet claimed (making, ready or reserved)
   std::set<std::string> reserved_;      // taken by the hub, not yet claimed by CreateVolume
+  std::set<std::string> starting_;      // taken by the hub, not yet answering as a playground
+  Clock::time_point last_take_{};
   std::condition_variable pool_cv_;
   std::thread pool_thread_;
   bool stopping_ = false;
