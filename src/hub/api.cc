@@ -676,9 +676,18 @@ asio::awaitable<std::optional<http::Response>> Api::PlaygroundProxy(Ctx& ctx, st
   auto& req = ctx.req;
   Caller caller = auth_->FromRequest(req, id);
   if (!caller.authenticated) co_return Err(req, Unauthorized());
-  auto vis = Visible(caller, id);
-  if (!vis.ok()) co_return Err(req, vis.error());
-  Role role = vis->second;
+  // A routed playground exists; once its route knows the owner, the role
+  // needs no registry read (see routes.h).
+  Role role = Role::kNone;
+  if (auto route = routes_->Lookup(id); route && route->owner) {
+    role = caller.RoleOn(id, *route->owner);
+    if (role == Role::kNone) co_return Err(req, NotFoundPg());
+  } else {
+    auto vis = Visible(caller, id);
+    if (!vis.ok()) co_return Err(req, vis.error());
+    role = vis->second;
+    if (route) routes_->SetOwner(id, vis->first.owner);
+  }
   bool upgrade = IsUpgrade(req);
 
   // What the role allows.
@@ -737,7 +746,7 @@ asio::awaitable<std::optional<http::Response>> Api::PlaygroundProxy(Ctx& ctx, st
   Endpoint ep = kind == "files" ? backends->workspace : backends->runner;
   std::string target = kind == "files" ? "/files/" + rest + query : "/" + rest + query;
   auto timeout = kind == "runs" ? config_.run_timeout : std::chrono::milliseconds(60000);
-  auto res = co_await ForwardHttp(ep, req, target, timeout, cancel);
+  auto res = co_await ForwardHttp(ep, &req, target, timeout, cancel);
   if (!res.ok()) co_return Err(req, res.error());
   res->version(req.version());
   res->keep_alive(req.keep_alive());

@@ -22,11 +22,13 @@ const char* RoleName(Role r) {
   }
 }
 
-Role Caller::RoleOn(const registry::Playground& p) const {
+Role Caller::RoleOn(const registry::Playground& p) const { return RoleOn(p.id, p.owner); }
+
+Role Caller::RoleOn(const std::string& playground, const std::string& owner) const {
   if (!authenticated) return Role::kNone;
   if (admin) return Role::kOwner;
-  if (!user_id.empty() && p.owner == user_id) return Role::kOwner;
-  if (!playground_id.empty() && playground_id == p.id) return role;
+  if (!user_id.empty() && owner == user_id) return Role::kOwner;
+  if (!playground_id.empty() && playground_id == playground) return role;
   return Role::kNone;
 }
 

@@ -27,6 +27,8 @@ struct Caller {
   // The role this caller has on playground `p` (admin and the owning user
   // are owners). kNone when it may not see it at all.
   Role RoleOn(const registry::Playground& p) const;
+  // The same from the playground's id and owning user ("" = none).
+  Role RoleOn(const std::string& playground, const std::string& owner) const;
 };
 
 class Authenticator {

@@ -165,23 +165,44 @@ asio::awaitable<Result<http::Response>> Exchange(http::Stream* stream, http::Req
   co_return parser.release();
 }
 
-asio::awaitable<Result<http::Response>> ForwardOnce(Endpoint backend, http::Request req, std::string target,
-                                                    std::chrono::milliseconds timeout) {
-  std::string key = backend.ToString();
-  req.target(target);
-  req.keep_alive(true);
-  req.set(bhttp::field::host, "playground");
+// What a revocation (the `cancel` timer of ForwardHttp) needs to stop a
+// request in flight: the backend connection in use, if any.
+struct Revocation {
+  http::Stream* in_use = nullptr;
+  bool done = false;
+  bool revoked = false;
+};
+
+void OnRevoke(const std::shared_ptr<Revocation>& r) {
+  if (r->done) return;
+  r->revoked = true;
+  if (r->in_use) {
+    boost::system::error_code ignored;
+    r->in_use->socket().close(ignored);  // the pending write or read ends now
+  }
+}
+
+asio::awaitable<Result<http::Response>> ForwardOnce(Endpoint* backend, http::Request* req, std::string* target,
+                                                    std::chrono::milliseconds timeout, Revocation* rev) {
+  std::string key = backend->ToString();
+  req->target(*target);
+  req->keep_alive(true);
+  req->set(bhttp::field::host, "playground");
   auto& pool = BackendPool::Get();
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::unique_ptr<http::Stream> stream = attempt == 0 ? pool.Take(key) : nullptr;
     bool reused = stream != nullptr;
     if (!stream) {
-      auto sock = co_await Connect(backend, std::min(timeout, std::chrono::milliseconds(10000)));
+      auto sock = co_await Connect(*backend, std::min(timeout, std::chrono::milliseconds(10000)));
       if (!sock.ok()) co_return sock.error();
       stream = std::make_unique<http::Stream>(std::move(*sock));
     }
+    if (rev->revoked) co_return Error::Make("token_revoked", "the token of this request was revoked", 401);
     bool retryable = false;
-    auto res = co_await Exchange(stream.get(), &req, timeout, &retryable);
+    rev->in_use = stream.get();
+    auto res = co_await Exchange(stream.get(), req, timeout, &retryable);
+    rev->in_use = nullptr;
+    if (rev->revoked) co_return Error::Make("token_revoked", "the token of this request was revoked", 401);
     if (!res.ok()) {
       if (reused && retryable) continue;
       co_return res.error();
@@ -202,13 +223,34 @@ asio::awaitable<Result<http::Response>> ForwardOnce(Endpoint backend, http::Requ
 
 }  // namespace
 
-asio::awaitable<Result<http::Response>> ForwardHttp(Endpoint backend, http::Request req, std::string target,
+asio::awaitable<Result<http::Response>> ForwardHttp(Endpoint backend, http::Request* req, std::string target,
                                                    std::chrono::milliseconds timeout,
                                                    std::shared_ptr<asio::steady_timer> cancel) {
-  if (!cancel) co_return co_await ForwardOnce(backend, req, target, timeout);
-  auto r = co_await (ForwardOnce(backend, req, target, timeout) || WaitCancel(cancel));
-  if (r.index() == 1) co_return Error::Make("token_revoked", "the token of this request was revoked", 401);
-  co_return std::move(std::get<0>(r));
+  // Forwarded as it is (no copy of headers and body); what forwarding
+  // changes is put back for the caller's answer.
+  std::string client_target(req->target());
+  bool client_keep_alive = req->keep_alive();
+  auto host = req->find(bhttp::field::host);
+  std::string client_host = host == req->end() ? "" : std::string(host->value());
+  // A revocation cancels the `cancel` timer: the request's backend
+  // connection is closed under it. (Cheaper per request than racing the
+  // exchange against the timer with awaitable operators.)
+  auto rev = std::make_shared<Revocation>();
+  if (cancel) {
+    auto on_revoke = [rev](const boost::system::error_code&) { OnRevoke(rev); };
+    cancel->async_wait(on_revoke);
+  }
+  auto res = co_await ForwardOnce(&backend, req, &target, timeout, rev.get());
+  req->target(client_target);
+  req->keep_alive(client_keep_alive);
+  if (client_host.empty()) {
+    req->erase(bhttp::field::host);
+  } else {
+    req->set(bhttp::field::host, client_host);
+  }
+  rev->done = true;
+  if (cancel) cancel->cancel();  // ends our wait (the timer is this request's own)
+  co_return res;
 }
 
 asio::awaitable<void> PipeUpgrade(http::Stream& client, http::Request req, beast::flat_buffer& client_buf,

@@ -13,12 +13,13 @@
 
 namespace pg::hub {
 
-// Sends `req` (its target rewritten to `target`) to `backend` and returns
-// the backend's response. Transport failures become 502/504 errors. Backend
+// Sends `*req` (its target rewritten to `target`) to `backend` and returns
+// the backend's response; `*req` is not copied, and its target, Host and
+// keep-alive are as before on return. Transport failures become 502/504 errors. Backend
 // connections are kept alive and reused (a small idle pool per backend,
 // owned by the calling io thread). `cancel`, when set and fired (see
 // Connections), abandons the request with 401 token_revoked.
-boost::asio::awaitable<Result<http::Response>> ForwardHttp(Endpoint backend, http::Request req, std::string target,
+boost::asio::awaitable<Result<http::Response>> ForwardHttp(Endpoint backend, http::Request* req, std::string target,
                                                           std::chrono::milliseconds timeout,
                                                           std::shared_ptr<boost::asio::steady_timer> cancel);
 

@@ -6,7 +6,7 @@ namespace pg::hub {
 
 void RouteTable::Set(const std::string& id, const orchestrator::Backends& b) {
   std::unique_lock lock(mu_);
-  routes_[id] = b;
+  routes_[id] = Route{b, std::nullopt};
 }
 
 void RouteTable::Remove(const std::string& id) {
@@ -18,7 +18,20 @@ std::optional<orchestrator::Backends> RouteTable::Find(const std::string& id) co
   std::shared_lock lock(mu_);
   auto it = routes_.find(id);
   if (it == routes_.end()) return std::nullopt;
+  return it->second.backends;
+}
+
+std::optional<Route> RouteTable::Lookup(const std::string& id) const {
+  std::shared_lock lock(mu_);
+  auto it = routes_.find(id);
+  if (it == routes_.end()) return std::nullopt;
   return it->second;
+}
+
+void RouteTable::SetOwner(const std::string& id, const std::string& owner) {
+  std::unique_lock lock(mu_);
+  auto it = routes_.find(id);
+  if (it != routes_.end()) it->second.owner = owner;
 }
 
 size_t RouteTable::size() const {

@@ -257,6 +257,29 @@ TEST_F(AccessTest, RevokedTokenClosesOpenConnections) {
   EXPECT_NE(list.body.find("\"revoked_at\":\"20"), std::string::npos) << list.body;
 }
 
+// A plain request in flight (a run that takes 20 s) ends with 401 as soon as
+// its token is revoked, not when the backend answers.
+TEST_F(AccessTest, RevokedTokenEndsARequestInFlight) {
+  auto [editor, editor_id] = NewToken("editor");
+  std::string revoke = "/api/v1/playgrounds/" + *id_ + "/tokens/" + editor_id;
+  int revoked = 0;
+  std::thread revoker([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    revoked = hub_->Call("DELETE", revoke).status;
+  });
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = hub_->Call("POST", "/api/v1/playgrounds/" + *id_ + "/runs",
+                      R"({"language":"python","files":{"slow.py":"import time\ntime.sleep(20)\n"},)"
+                      R"("limits":{"wall_ms":30000}})",
+                      editor);
+  auto took = std::chrono::steady_clock::now() - t0;
+  revoker.join();
+  EXPECT_EQ(revoked, 204);
+  EXPECT_EQ(r.status, 401) << r.body;
+  EXPECT_EQ(r.ErrorCode(), "token_revoked") << r.body;
+  EXPECT_LT(took, std::chrono::seconds(10));
+}
+
 TEST_F(AccessTest, WrongOriginIsRefused) {
   std::string authority = hub_->url().substr(7);
   WsClient evil, good;
