@@ -81,7 +81,13 @@ json::object ContainerConfig(const DockerConfig& config, const PlaygroundSpec& s
   json::object c;
   c["Image"] = runner ? config.runner_image : config.workspace_image;
   c["Entrypoint"] = json::array{"/usr/local/bin/playground"};
-  c["Cmd"] = json::array{runner ? "runner-server" : "workspace-server", "--root", "/workspace", "--listen", sock};
+  json::array cmd{runner ? "runner-server" : "workspace-server", "--root", "/workspace"};
+  // Docker's default seccomp profile refuses the namespaces of a nested
+  // sandbox (docs/docker.md): the runner probes and falls back to runs as
+  // plain children under rlimits ("contained mode").
+  if (runner) cmd.insert(cmd.end(), {"--isolation", "auto"});
+  cmd.insert(cmd.end(), {"--listen", sock});
+  c["Cmd"] = std::move(cmd);
   c["User"] = std::to_string(kUid) + ":" + std::to_string(kGid);
   c["WorkingDir"] = "/workspace";
   c["Hostname"] = "playground";
