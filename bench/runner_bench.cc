@@ -2,7 +2,8 @@
 // world and of a precompiled C hello world through a real runner server on a
 // unix socket, beside the same program run bare (fork/exec) and with
 // `docker run --rm` (when dockerd and playground-runner:latest exist), and
-// the sustained runs/second of one server with 8 concurrent clients.
+// the sustained runs/second of one server with 8 concurrent clients. Rows
+// are measured interleaved, round by round.
 // Through the hub when PG_HUB_URL, PG_HUB_TOKEN and PG_HUB_PLAYGROUND are set.
 // Usage: runner_bench [ROUNDS]   (env PG_BINARY, PG_RUNNER_ISOLATION)
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include "bench_util.h"
@@ -48,16 +50,6 @@ double Post(const std::string& url, const std::string& body, const std::string& 
     return -1;
   }
   return ms;
-}
-
-std::vector<double> Repeat(int n, const std::function<double()>& f) {
-  std::vector<double> v;
-  f();  // warm-up (and the compile of the C program)
-  for (int i = 0; i < n; ++i) {
-    double ms = f();
-    if (ms >= 0) v.push_back(ms);
-  }
-  return v;
 }
 
 std::vector<std::string> Row(const std::string& what, const std::vector<double>& ms) {
@@ -120,37 +112,61 @@ int main(int argc, char** argv) {
   std::string exe = dir.path() + "/hello-bare";
   bench::TimeCommand({"gcc", "-O2", "-o", exe, root + "/hello.c"});
 
-  std::vector<std::vector<std::string>> rows;
-  rows.push_back(Row("python hello: runner POST /runs (" + isolation + ")", Repeat(rounds, [&] { return Post(runs, py); })));
-  rows.push_back(Row("python hello: bare fork/exec", Repeat(rounds, [&] { return bench::TimeCommand({"/usr/bin/python3", root + "/hello.py"}); })));
-  rows.push_back(Row("C hello (cached binary): runner POST /runs", Repeat(rounds, [&] { return Post(runs, c); })));
-  rows.push_back(Row("C hello: bare fork/exec", Repeat(rounds, [&] { return bench::TimeCommand({exe}); })));
+  // Every row is measured round by round, interleaved, so that all see the
+  // same machine load (docker rows: fewer rounds).
+  struct Peer {
+    std::string what;
+    std::function<double()> run;
+    int max_rounds;
+    std::vector<double> ms;
+  };
+  std::vector<Peer> peers;
+  std::vector<std::vector<std::string>> notes;
+  peers.push_back({"python hello: runner POST /runs (" + isolation + ")", [&] { return Post(runs, py); }, rounds, {}});
+  peers.push_back({"python hello: bare fork/exec",
+                   [&] { return bench::TimeCommand({"/usr/bin/python3", root + "/hello.py"}); }, rounds, {}});
+  peers.push_back({"C hello (cached binary): runner POST /runs", [&] { return Post(runs, c); }, rounds, {}});
+  peers.push_back({"C hello: bare fork/exec", [&] { return bench::TimeCommand({exe}); }, rounds, {}});
 
   bool docker = bench::TimeCommand({"docker", "info"}) >= 0 &&
                 bench::TimeCommand({"docker", "image", "inspect", "playground-runner:latest"}) >= 0;
   if (docker) {
     int drounds = std::max(3, rounds / 3);
-    rows.push_back(Row("python hello: docker run --rm", Repeat(drounds, [&] {
-                         return bench::TimeCommand({"docker", "run", "--rm", "--network", "none", "-v", root + ":/w",
-                                                    "--entrypoint", "/usr/bin/python3", "playground-runner:latest",
-                                                    "/w/hello.py"});
-                       })));
-    rows.push_back(Row("C hello: docker run --rm", Repeat(drounds, [&] {
-                         return bench::TimeCommand({"docker", "run", "--rm", "--network", "none", "-v",
-                                                    dir.path() + ":/d", "--entrypoint", "/d/hello-bare",
-                                                    "playground-runner:latest"});
-                       })));
+    peers.push_back({"python hello: docker run --rm",
+                     [&] {
+                       return bench::TimeCommand({"docker", "run", "--rm", "--network", "none", "-v", root + ":/w",
+                                                  "--entrypoint", "/usr/bin/python3", "playground-runner:latest",
+                                                  "/w/hello.py"});
+                     },
+                     drounds, {}});
+    peers.push_back({"C hello: docker run --rm",
+                     [&] {
+                       return bench::TimeCommand({"docker", "run", "--rm", "--network", "none", "-v",
+                                                  dir.path() + ":/d", "--entrypoint", "/d/hello-bare",
+                                                  "playground-runner:latest"});
+                     },
+                     drounds, {}});
   } else {
-    rows.push_back({"docker run --rm", "n/a (no dockerd or no playground-runner:latest)", "", ""});
+    notes.push_back({"docker run --rm", "n/a (no dockerd or no playground-runner:latest)", "", ""});
   }
   std::string hub = Env("PG_HUB_URL"), token = Env("PG_HUB_TOKEN"), pgid = Env("PG_HUB_PLAYGROUND");
+  const std::string hub_url = hub + "/api/v1/playgrounds/" + pgid + "/runs";
+  const std::string hub_body = R"({"files":{"hello.py":"print('Hello, World!')\n"}})";
   if (!hub.empty() && !token.empty() && !pgid.empty()) {
-    std::string url = hub + "/api/v1/playgrounds/" + pgid + "/runs";
-    std::string body = R"({"files":{"hello.py":"print('Hello, World!')\n"}})";
-    rows.push_back(Row("python hello: through the hub", Repeat(rounds, [&] { return Post(url, body, token); })));
+    peers.push_back({"python hello: through the hub", [&] { return Post(hub_url, hub_body, token); }, rounds, {}});
   } else {
-    rows.push_back({"through the hub", "n/a (set PG_HUB_URL, PG_HUB_TOKEN, PG_HUB_PLAYGROUND)", "", ""});
+    notes.push_back({"through the hub", "n/a (set PG_HUB_URL, PG_HUB_TOKEN, PG_HUB_PLAYGROUND)", "", ""});
   }
+  for (auto& p : peers) p.run();  // warm-up (and the compile of the C program)
+  for (int r = 0; r < rounds; ++r)
+    for (auto& p : peers) {
+      if (r >= p.max_rounds) continue;
+      double ms = p.run();
+      if (ms >= 0) p.ms.push_back(ms);
+    }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& p : peers) rows.push_back(Row(p.what, p.ms));
+  for (auto& n : notes) rows.push_back(n);
   std::printf("Runner round trips (request -> result), ms\n");
   bench::PrintTable({"what", "median", "p99", "n"}, rows);
 
