@@ -173,7 +173,9 @@ TEST_P(ResourcesTest, CpuSpinTimesOutAtTheCpuLimit) {
   auto r = Python("while True:\n    pass\n", R"({"cpu_ms": 1000, "wall_ms": 20000})");
   ASSERT_EQ(r.http_status, 200) << Describe(r);
   EXPECT_EQ(r.status, "timed_out") << Describe(r);
-  EXPECT_GE(r.cpu_ms, 900) << Describe(r);
+  // The reported CPU time is sampled (cgroup or /proc at the last poll):
+  // it may trail the 1000 ms at which the limit fired.
+  EXPECT_GE(r.cpu_ms, 500) << Describe(r);
   EXPECT_LT(r.wall_ms, 15000) << "the CPU limit, not the wall limit, must end it" << Describe(r);
 }
 
