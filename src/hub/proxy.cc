@@ -141,10 +141,10 @@ class BackendPool {
 // One exchange on `stream`. `sent_ok` tells whether the request was fully
 // written and some response bytes arrived (a reused connection that fails
 // before that may be retried on a new one).
-asio::awaitable<Result<http::Response>> Exchange(http::Stream* stream, http::Request* req,
-                                                 std::chrono::milliseconds timeout, bool* retryable) {
+// The deadline of the whole exchange is ForwardHttp's timer (one per
+// request, not one per read and write).
+asio::awaitable<Result<http::Response>> Exchange(http::Stream* stream, http::Request* req, bool* retryable) {
   *retryable = false;
-  stream->expires_after(timeout);
   auto [wec, wn] = co_await bhttp::async_write(*stream, *req, asio::as_tuple(asio::use_awaitable));
   (void)wn;
   if (wec) {
@@ -156,7 +156,6 @@ asio::awaitable<Result<http::Response>> Exchange(http::Stream* stream, http::Req
   parser.body_limit(512ull << 20);
   if (req->method() == bhttp::verb::head) parser.skip(true);
   auto [rec, rn] = co_await bhttp::async_read(*stream, buf, parser, asio::as_tuple(asio::use_awaitable));
-  if (rec == beast::error::timeout) co_return Error::Make("backend_timeout", "playground did not answer in time", 504);
   if (rec) {
     *retryable = rn == 0 && !parser.got_some();
     co_return Error::Make("backend_unavailable", "playground connection failed: " + rec.message(), 502);
@@ -165,21 +164,28 @@ asio::awaitable<Result<http::Response>> Exchange(http::Stream* stream, http::Req
   co_return parser.release();
 }
 
-// What a revocation (the `cancel` timer of ForwardHttp) needs to stop a
-// request in flight: the backend connection in use, if any.
+// What ends a request in flight: its deadline or a revocation (the timer
+// of ForwardHttp expires or is cancelled). Either closes the backend
+// connection in use, which ends its pending write or read at once.
 struct Revocation {
   http::Stream* in_use = nullptr;
   bool done = false;
   bool revoked = false;
+  bool timed_out = false;
 };
 
-void OnRevoke(const std::shared_ptr<Revocation>& r) {
+void OnTimer(const std::shared_ptr<Revocation>& r, const boost::system::error_code& ec) {
   if (r->done) return;
-  r->revoked = true;
+  (ec ? r->revoked : r->timed_out) = true;
   if (r->in_use) {
     boost::system::error_code ignored;
-    r->in_use->socket().close(ignored);  // the pending write or read ends now
+    r->in_use->socket().close(ignored);
   }
+}
+
+Result<http::Response> Ended(const Revocation& r) {
+  if (r.revoked) return Error::Make("token_revoked", "the token of this request was revoked", 401);
+  return Error::Make("backend_timeout", "playground did not answer in time", 504);
 }
 
 asio::awaitable<Result<http::Response>> ForwardOnce(Endpoint* backend, http::Request* req, std::string* target,
@@ -197,12 +203,12 @@ asio::awaitable<Result<http::Response>> ForwardOnce(Endpoint* backend, http::Req
       if (!sock.ok()) co_return sock.error();
       stream = std::make_unique<http::Stream>(std::move(*sock));
     }
-    if (rev->revoked) co_return Error::Make("token_revoked", "the token of this request was revoked", 401);
+    if (rev->revoked || rev->timed_out) co_return Ended(*rev);
     bool retryable = false;
     rev->in_use = stream.get();
-    auto res = co_await Exchange(stream.get(), req, timeout, &retryable);
+    auto res = co_await Exchange(stream.get(), req, &retryable);
     rev->in_use = nullptr;
-    if (rev->revoked) co_return Error::Make("token_revoked", "the token of this request was revoked", 401);
+    if (rev->revoked || rev->timed_out) co_return Ended(*rev);
     if (!res.ok()) {
       if (reused && retryable) continue;
       co_return res.error();
@@ -232,14 +238,16 @@ asio::awaitable<Result<http::Response>> ForwardHttp(Endpoint backend, http::Requ
   bool client_keep_alive = req->keep_alive();
   auto host = req->find(bhttp::field::host);
   std::string client_host = host == req->end() ? "" : std::string(host->value());
-  // A revocation cancels the `cancel` timer: the request's backend
-  // connection is closed under it. (Cheaper per request than racing the
-  // exchange against the timer with awaitable operators.)
+  // One timer per request: it expires at the deadline, and a revocation
+  // cancels it (`cancel` is this request's own). Cheaper than timing each
+  // read and write, or racing the exchange against a timer with awaitable
+  // operators.
   auto rev = std::make_shared<Revocation>();
-  if (cancel) {
-    auto on_revoke = [rev](const boost::system::error_code&) { OnRevoke(rev); };
-    cancel->async_wait(on_revoke);
-  }
+  std::shared_ptr<asio::steady_timer> timer = cancel;
+  if (!timer) timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
+  timer->expires_after(timeout);
+  auto on_timer = [rev](const boost::system::error_code& ec) { OnTimer(rev, ec); };
+  timer->async_wait(on_timer);
   auto res = co_await ForwardOnce(&backend, req, &target, timeout, rev.get());
   req->target(client_target);
   req->keep_alive(client_keep_alive);
@@ -249,7 +257,7 @@ asio::awaitable<Result<http::Response>> ForwardHttp(Endpoint backend, http::Requ
     req->set(bhttp::field::host, client_host);
   }
   rev->done = true;
-  if (cancel) cancel->cancel();  // ends our wait (the timer is this request's own)
+  timer->cancel();  // ends our wait
   co_return res;
 }
 
