@@ -175,6 +175,7 @@ TEST_F(RouterTest, CloseCodesPassThrough) {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
+namespace bhttp = beast::http;
 
 struct CloseBackend {
   std::atomic<int> got_code{0};  // the close code a client sent; -1 on other errors
@@ -286,6 +287,92 @@ TEST_P(ProxyCloseTest, ClientCloseCodeReachesTheBackend) {
 
 INSTANTIATE_TEST_SUITE_P(Pipes, ProxyCloseTest, ::testing::Values(false, true),
                          [](const ::testing::TestParamInfo<bool>& p) { return p.param ? "Filtered" : "Raw"; });
+
+// ForwardHttp in process against a real HTTP server (pg::http::Server) on a
+// unix socket: an answer passes and leaves the caller's request as it was; a
+// backend slower than the deadline gives 504; a revocation gives 401 at once.
+asio::awaitable<std::optional<http::Response>> MaybeSlowHandle(http::Request& req, http::Stream&,
+                                                               beast::flat_buffer&) {
+  if (req.target() == "/slow") {
+    asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::seconds(3));
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  std::string body = "answer to " + std::string(req.target());
+  co_return http::MakeResponse(req, bhttp::status::ok, body, "text/plain");
+}
+
+struct ForwardOutcome {
+  int status = 0;
+  std::string body, code;
+  std::string target_after;
+  bool keep_alive_after = true;
+  std::chrono::milliseconds took{0};
+};
+
+asio::awaitable<void> ForwardOne(Endpoint backend, std::string target, std::chrono::milliseconds timeout,
+                                 std::chrono::milliseconds revoke_after, ForwardOutcome* out) {
+  auto ex = co_await asio::this_coro::executor;
+  http::Request req{bhttp::verb::get, "/p/x/files/a.txt", 11};
+  req.keep_alive(false);
+  std::shared_ptr<asio::steady_timer> cancel;
+  if (revoke_after.count() > 0) {
+    cancel = std::make_shared<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
+    auto revoke = [cancel](const boost::system::error_code&) { cancel->cancel(); };
+    auto at = std::make_shared<asio::steady_timer>(ex, revoke_after);
+    at->async_wait([at, revoke](const boost::system::error_code& ec) { revoke(ec); });
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  auto res = co_await hub::ForwardHttp(backend, &req, target, timeout, cancel);
+  out->took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  if (res.ok()) {
+    out->status = res->result_int();
+    out->body = res->body();
+  } else {
+    out->status = res.error().status;
+    out->code = res.error().code;
+  }
+  out->target_after = std::string(req.target());
+  out->keep_alive_after = req.keep_alive();
+}
+
+class ProxyForwardTest : public ::testing::Test {
+ protected:
+  ForwardOutcome Forward(const std::string& target, std::chrono::milliseconds timeout,
+                         std::chrono::milliseconds revoke_after = std::chrono::milliseconds(0)) {
+    asio::io_context io;
+    // A new path each time: ForwardHttp pools backend connections by
+    // address, and a pooled one belongs to the io_context that made it.
+    Endpoint backend = Endpoint::Unix(dir_.path() + "/backend" + std::to_string(++calls_) + ".sock");
+    http::Server server(io.get_executor(), MaybeSlowHandle);
+    EXPECT_TRUE(server.Listen(backend).ok());
+    server.Start();
+    ForwardOutcome out;
+    auto done = [&io](std::exception_ptr) { io.stop(); };
+    asio::co_spawn(io, ForwardOne(backend, target, timeout, revoke_after, &out), done);
+    io.run();
+    return out;
+  }
+  TempDir dir_;
+  int calls_ = 0;
+};
+
+TEST_F(ProxyForwardTest, AnswersDeadlineAndRevocation) {
+  auto ok = Forward("/files/a.txt", std::chrono::seconds(5));
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.body, "answer to /files/a.txt");
+  EXPECT_EQ(ok.target_after, "/p/x/files/a.txt");  // the caller's request as it was
+  EXPECT_FALSE(ok.keep_alive_after);
+
+  auto slow = Forward("/slow", std::chrono::milliseconds(300));
+  EXPECT_EQ(slow.status, 504);
+  EXPECT_EQ(slow.code, "backend_timeout");
+  EXPECT_LT(slow.took, std::chrono::milliseconds(2000));
+
+  auto revoked = Forward("/slow", std::chrono::seconds(10), std::chrono::milliseconds(200));
+  EXPECT_EQ(revoked.status, 401);
+  EXPECT_EQ(revoked.code, "token_revoked");
+  EXPECT_LT(revoked.took, std::chrono::milliseconds(2000));
+}
 
 }  // namespace
 }  // namespace pg::testing
