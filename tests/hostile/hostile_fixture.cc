@@ -113,24 +113,6 @@ std::string Describe(const RunResult& r) {
   return o.str();
 }
 
-std::string OrchestratorUnavailable(const std::string& name) {
-  if (name == "local") return "";
-  if (name == "docker") {
-    http::ClientRequest req;
-    req.url = "unix:/var/run/docker.sock:/_ping";
-    req.timeout = std::chrono::seconds(3);
-    auto r = http::Fetch(req);
-    if (!r.ok() || r->status != 200) return "no Docker engine at /var/run/docker.sock";
-    for (const char* image : {"playground-workspace:latest", "playground-runner:latest"}) {
-      req.url = std::string("unix:/var/run/docker.sock:/images/") + image + "/json";
-      r = http::Fetch(req);
-      if (!r.ok() || r->status != 200) return std::string("image ") + image + " not built (scripts/build-images.sh)";
-    }
-    return "";
-  }
-  return "unknown orchestrator " + name;
-}
-
 void HostileTest::TearDownTestSuite() {
   // Each hub's destructor deletes its playgrounds (containers, volumes,
   // cgroups) before the data dir goes.

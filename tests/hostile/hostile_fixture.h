@@ -37,8 +37,7 @@ struct RunResult {
   bool Bool(const char* key) const;
 };
 
-// Why the orchestrator cannot be tested here, or "" when it can.
-std::string OrchestratorUnavailable(const std::string& name);
+using testing::OrchestratorUnavailable;
 
 // Everything one orchestrator's tests share: the hub and a playground.
 struct HubEnv {

@@ -16,24 +16,6 @@ std::string Str(const boost::json::value& v, const char* key) {
   return std::string(it->value().as_string());
 }
 
-std::string OrchestratorUnavailable(const std::string& name) {
-  if (name == "local") return "";
-  if (name == "docker") {
-    http::ClientRequest req;
-    req.url = "unix:/var/run/docker.sock:/_ping";
-    req.timeout = std::chrono::seconds(3);
-    auto r = http::Fetch(req);
-    if (!r.ok() || r->status != 200) return "no Docker engine at /var/run/docker.sock";
-    for (const char* image : {"playground-workspace:latest", "playground-runner:latest"}) {
-      req.url = std::string("unix:/var/run/docker.sock:/images/") + image + "/json";
-      r = http::Fetch(req);
-      if (!r.ok() || r->status != 200) return std::string("image ") + image + " not built (scripts/build-images.sh)";
-    }
-    return "";
-  }
-  return "unknown orchestrator " + name;
-}
-
 void HubTest::SetUp() {
   std::string why = OrchestratorUnavailable(orchestrator());
   if (!why.empty()) GTEST_SKIP() << why;

@@ -13,8 +13,6 @@
 
 namespace pg::testing {
 
-// Why the orchestrator cannot be tested here, or "" when it can.
-std::string OrchestratorUnavailable(const std::string& name);
 
 class HubTest : public ::testing::TestWithParam<std::string> {
  protected:

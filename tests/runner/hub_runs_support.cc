@@ -12,22 +12,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 
-std::string OrchestratorUnavailable(const std::string& name) {
-  if (name == "local") return "";
-  if (name != "docker") return "unknown orchestrator " + name;
-  http::ClientRequest req;
-  req.url = "unix:/var/run/docker.sock:/_ping";
-  req.timeout = std::chrono::seconds(3);
-  auto r = http::Fetch(req);
-  if (!r.ok() || r->status != 200) return "no Docker engine at /var/run/docker.sock";
-  for (const char* image : {"playground-workspace:latest", "playground-runner:latest"}) {
-    req.url = std::string("unix:/var/run/docker.sock:/images/") + image + "/json";
-    r = http::Fetch(req);
-    if (!r.ok() || r->status != 200) return std::string("image ") + image + " not built (scripts/build-images.sh)";
-  }
-  return "";
-}
-
 bool HubWs::Connect(const std::string& hub_url, const std::string& path, const std::string& token, int* status) {
   if (status) *status = 0;
   std::string authority = hub_url.substr(hub_url.find("//") + 2);

@@ -12,12 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "testing/hub_process.h"
+
 namespace pg::hub_runs_test {
 
 namespace json = boost::json;
 
-// Why `name` ("local", "docker") cannot be tested here, or "" when it can.
-std::string OrchestratorUnavailable(const std::string& name);
+using testing::OrchestratorUnavailable;
 
 // A WebSocket of the hub with JSON text frames.
 class HubWs {

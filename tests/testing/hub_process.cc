@@ -171,4 +171,20 @@ std::vector<pid_t> ProcessesOfPlayground(const std::string& id) {
   return out;
 }
 
+std::string OrchestratorUnavailable(const std::string& name) {
+  if (name == "local") return "";
+  if (name != "docker") return "unknown orchestrator " + name;
+  http::ClientRequest req;
+  req.url = "unix:/var/run/docker.sock:/_ping";
+  req.timeout = std::chrono::seconds(3);
+  auto r = http::Fetch(req);
+  if (!r.ok() || r->status != 200) return "no Docker engine at /var/run/docker.sock";
+  for (const char* image : {"playground-workspace:latest", "playground-runner:latest"}) {
+    req.url = std::string("unix:/var/run/docker.sock:/images/") + image + "/json";
+    r = http::Fetch(req);
+    if (!r.ok() || r->status != 200) return std::string("image ") + image + " not built (scripts/build-images.sh)";
+  }
+  return "";
+}
+
 }  // namespace pg::testing

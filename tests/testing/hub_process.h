@@ -55,6 +55,11 @@ class HubProcess {
   std::string log_path_;
 };
 
+// Why the hub cannot run playgrounds with orchestrator `name` here ("" when
+// it can): docker needs an engine at /var/run/docker.sock and the images
+// scripts/build-images.sh builds.
+std::string OrchestratorUnavailable(const std::string& name);
+
 // Pids of live processes whose environment holds PLAYGROUND_ID=<id>.
 std::vector<pid_t> ProcessesOfPlayground(const std::string& id);
 
