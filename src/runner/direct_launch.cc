@@ -4,7 +4,10 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -16,8 +19,11 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <sstream>
+
+#include "sandbox/internal.h"
 
 namespace pg::runner {
 
@@ -69,6 +75,32 @@ void Children(pid_t pid, std::vector<pid_t>* out) {
   }
 }
 
+// The live keepers (AdoptOrphansOfRuns); the mutex is held across fork and
+// registration so a sweep never mistakes a new keeper for an orphan.
+std::mutex keepers_mu;
+std::set<pid_t> keepers;
+bool adopt_orphans = false;
+
+// AdoptOrphansOfRuns: SIGKILLs and reaps every child of this process that
+// is not a live keeper, until none is left.
+void SweepOrphans() {
+  std::lock_guard<std::mutex> lock(keepers_mu);
+  if (!adopt_orphans) return;
+  for (int round = 0; round < 16; ++round) {
+    std::vector<pid_t> kids;
+    Children(getpid(), &kids);
+    bool any = false;
+    for (pid_t p : kids) {
+      if (keepers.count(p)) continue;
+      kill(p, SIGKILL);
+      int st;
+      waitpid(p, &st, __WALL);
+      any = true;
+    }
+    if (!any) break;
+  }
+}
+
 class DirectProcess : public sandbox::Process {
  public:
   DirectProcess(pid_t pid, int pidfd) : pid_(pid), pidfd_(pidfd), start_ms_(NowMs()) {}
@@ -77,6 +109,7 @@ class DirectProcess : public sandbox::Process {
       Kill();
       int status;
       waitpid(pid_, &status, 0);
+      Forget();
     }
     close(pidfd_);
   }
@@ -84,17 +117,28 @@ class DirectProcess : public sandbox::Process {
   pid_t pid() const override { return pid_; }
   int pidfd() const override { return pidfd_; }
 
+  // pid_ is the run's keeper (see LaunchDirect), which ignores the signals
+  // meant for the program.
   void Signal(int sig) override {
-    for (pid_t p : Tree()) kill(p, sig);
+    for (pid_t p : Tree())
+      if (p != pid_) kill(p, sig);
   }
 
   void Kill() override {
-    // A few rounds: a process may fork between listing and killing.
+    // A few rounds: a process may fork between listing and killing. The
+    // keeper goes last, so what re-parents meanwhile lands on it (it kills
+    // and reaps whatever is left once the program is gone).
     for (int round = 0; round < 4; ++round) {
       auto tree = Tree();
-      if (tree.empty()) break;
-      for (pid_t p : tree) kill(p, SIGKILL);
+      bool any = false;
+      for (pid_t p : tree) {
+        if (p == pid_) continue;
+        kill(p, SIGKILL);
+        any = true;
+      }
+      if (!any) break;
     }
+    if (!reaped_) kill(pid_, SIGKILL);
   }
 
   Result<sandbox::Outcome> Wait() override {
@@ -107,6 +151,7 @@ class DirectProcess : public sandbox::Process {
     } while (r < 0 && errno == EINTR);
     if (r < 0) return Error::FromErrno("wait4", errno);
     reaped_ = true;
+    Forget();
     // What is left of the tree (same session) goes too.
     Kill();
     sandbox::Outcome o = Usage();
@@ -139,6 +184,16 @@ class DirectProcess : public sandbox::Process {
   }
 
  private:
+  // The keeper is gone: no longer a live keeper; whatever it left behind
+  // (only when it was killed) goes.
+  void Forget() {
+    {
+      std::lock_guard<std::mutex> lock(keepers_mu);
+      keepers.erase(pid_);
+    }
+    SweepOrphans();
+  }
+
   // The main process and its descendants (through the children lists), plus
   // orphans still in its session.
   std::vector<pid_t> Tree() const {
@@ -186,10 +241,94 @@ void SetLimit(int resource, rlim_t soft, rlim_t hard) {
   setrlimit(resource, &rl);
 }
 
+// Signals the keeper ignores (a terminal's ^C/^Z/hangup, a stray kill of
+// the tree); the program gets them back at their defaults before exec.
+constexpr int kKeeperIgnores[] = {SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGTSTP, SIGTTIN, SIGTTOU,
+                                  SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM, SIGVTALRM, SIGPROF, SIGXCPU, SIGXFSZ};
+
+// SIGKILLs every current child of the calling (single-threaded) process,
+// read from /proc/self/task/<pid>/children with raw calls only (after fork
+// in a multi-threaded parent). Returns how many it found.
+int KillChildren() {
+  char path[64] = "/proc/self/task/";
+  size_t n = std::strlen(path);
+  char digits[16];
+  int nd = 0;
+  for (pid_t v = getpid(); v > 0; v /= 10) digits[nd++] = static_cast<char>('0' + v % 10);
+  while (nd > 0) path[n++] = digits[--nd];
+  std::memcpy(path + n, "/children", 10);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  int found = 0;
+  pid_t cur = 0;
+  bool in_num = false;
+  char buf[512];
+  ssize_t r;
+  while ((r = read(fd, buf, sizeof buf)) > 0) {
+    for (ssize_t i = 0; i < r; ++i) {
+      if (buf[i] >= '0' && buf[i] <= '9') {
+        cur = cur * 10 + (buf[i] - '0');
+        in_num = true;
+      } else if (in_num) {
+        kill(cur, SIGKILL);
+        ++found;
+        cur = 0;
+        in_num = false;
+      }
+    }
+  }
+  if (in_num) {
+    kill(cur, SIGKILL);
+    ++found;
+  }
+  close(fd);
+  return found;
+}
+
+// The keeper: waits for the program (`main`) and reaps everything that
+// re-parents to it (it is a child subreaper); once the program has ended it
+// SIGKILLs every remaining child until none is left, then ends the way the
+// program did. Never returns.
+[[noreturn]] void KeeperLoop(pid_t main) {
+  int main_status = 0;
+  bool main_done = false;
+  for (;;) {
+    int st = 0;
+    pid_t r = waitpid(-1, &st, __WALL);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      break;  // ECHILD: nothing left
+    }
+    if (r == main) {
+      main_status = st;
+      main_done = true;
+    }
+    if (main_done) KillChildren();
+  }
+  if (WIFSIGNALED(main_status)) {
+    int sig = WTERMSIG(main_status);
+    signal(sig, SIG_DFL);
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, sig);
+    sigprocmask(SIG_UNBLOCK, &one, nullptr);
+    kill(getpid(), sig);
+    _exit(128 + sig);
+  }
+  _exit(WIFEXITED(main_status) ? WEXITSTATUS(main_status) : 127);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<sandbox::Process>> LaunchDirect(const sandbox::Spec& spec) {
   if (spec.argv.empty()) return Error::BadRequest("invalid_value", "empty argv");
+  // The project's seccomp filter (strict variant, as in the sandbox): it only
+  // needs no_new_privs, which an unprivileged process may set, and adds what
+  // a container's default profile allows (io_uring, perf_event_open, ...).
+  PG_ASSIGN_OR_RETURN(std::vector<sock_filter> filter, sandbox::internal::SeccompProgram(false));
+  struct sock_fprog fprog;
+  fprog.len = static_cast<unsigned short>(filter.size());
+  fprog.filter = filter.data();
   std::vector<char*> argv, envp;
   for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -201,7 +340,15 @@ Result<std::unique_ptr<sandbox::Process>> LaunchDirect(const sandbox::Spec& spec
   const bool drop = geteuid() == 0 && spec.host_uid != 0;
   const auto& lim = spec.limits;
 
+  // The keeper: a child of this server in its own session, a child
+  // subreaper, so whatever the program starts stays its descendant even
+  // through setsid + double fork (re-parented to the keeper, not to pid 1).
+  std::unique_lock<std::mutex> registry(keepers_mu);
   pid_t pid = fork();
+  if (pid != 0) {  // (the child never returns: no unlock there)
+    if (pid > 0) keepers.insert(pid);
+    registry.unlock();
+  }
   if (pid < 0) {
     int e = errno;
     close(err_pipe[0]);
@@ -210,22 +357,37 @@ Result<std::unique_ptr<sandbox::Process>> LaunchDirect(const sandbox::Spec& spec
     return Error::FromErrno("fork", e);
   }
   if (pid == 0) {
-    // Child: only async-signal-safe calls from here on.
+    // Keeper and program: only async-signal-safe calls from here on.
+    // (No PR_SET_PDEATHSIG: it fires when the forking *thread* ends.)
     setsid();
-    int in = spec.stdin_fd, out = spec.stdout_fd, errfd = spec.stderr_fd;
-    if (spec.pty_slave_fd >= 0) {
-      ioctl(spec.pty_slave_fd, TIOCSCTTY, 0);
-      in = out = errfd = spec.pty_slave_fd;
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    prctl(PR_SET_DUMPABLE, 0);
+    SetLimit(RLIMIT_CORE, 0, 0);
+    if (spec.pty_slave_fd >= 0) ioctl(spec.pty_slave_fd, TIOCSCTTY, 0);
+    for (int sig : kKeeperIgnores) signal(sig, SIG_IGN);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    pid_t main = fork();
+    if (main < 0) {
+      int e = errno;
+      (void)!write(err_pipe[1], &e, sizeof e);
+      _exit(127);
     }
+    if (main > 0) {
+      close(err_pipe[1]);
+      close(devnull);
+      KeeperLoop(main);
+    }
+    // The program.
+    prctl(PR_SET_DUMPABLE, 1);
+    for (int sig : kKeeperIgnores) signal(sig, SIG_DFL);
+    int in = spec.stdin_fd, out = spec.stdout_fd, errfd = spec.stderr_fd;
+    if (spec.pty_slave_fd >= 0) in = out = errfd = spec.pty_slave_fd;
     dup2(in >= 0 ? in : devnull, 0);
     dup2(out >= 0 ? out : devnull, 1);
     dup2(errfd >= 0 ? errfd : devnull, 2);
     if (spec.inherit_fd >= 0) fcntl(spec.inherit_fd, F_SETFD, 0);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    signal(SIGPIPE, SIG_DFL);
-    SetLimit(RLIMIT_CORE, 0, 0);
     if (lim.cpu_time_ms > 0) {
       rlim_t secs = static_cast<rlim_t>((lim.cpu_time_ms + 999) / 1000);
       SetLimit(RLIMIT_CPU, secs, secs + 1);
@@ -249,6 +411,11 @@ Result<std::unique_ptr<sandbox::Process>> LaunchDirect(const sandbox::Spec& spec
       (void)!write(err_pipe[1], &e, sizeof e);
       _exit(127);
     }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) != 0) {
+      int e = errno;
+      (void)!write(err_pipe[1], &e, sizeof e);
+      _exit(127);
+    }
     execve(argv[0], argv.data(), envp.data());
     int e = errno;
     (void)!write(err_pipe[1], &e, sizeof e);
@@ -262,9 +429,14 @@ Result<std::unique_ptr<sandbox::Process>> LaunchDirect(const sandbox::Spec& spec
     n = read(err_pipe[0], &child_errno, sizeof child_errno);
   } while (n < 0 && errno == EINTR);
   close(err_pipe[0]);
+  auto forget = [pid] {
+    std::lock_guard<std::mutex> lock(keepers_mu);
+    keepers.erase(pid);
+  };
   if (n == static_cast<ssize_t>(sizeof child_errno)) {
     int status;
     waitpid(pid, &status, 0);
+    forget();
     return Error::Make("sandbox_failed", "cannot start " + spec.argv[0] + ": " + strerror(child_errno), 500);
   }
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
@@ -273,9 +445,15 @@ Result<std::unique_ptr<sandbox::Process>> LaunchDirect(const sandbox::Spec& spec
     kill(pid, SIGKILL);
     int status;
     waitpid(pid, &status, 0);
+    forget();
     return Error::FromErrno("pidfd_open", e);
   }
   return std::unique_ptr<sandbox::Process>(new DirectProcess(pid, pidfd));
+}
+
+void AdoptOrphansOfRuns() {
+  std::lock_guard<std::mutex> lock(keepers_mu);
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) == 0) adopt_orphans = true;
 }
 
 }  // namespace pg::runner

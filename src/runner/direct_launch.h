@@ -17,6 +17,19 @@
 namespace pg::runner {
 
 // Same contract as pg::sandbox::Launch, with the weaker isolation above.
+// Each run is a keeper (own session, child subreaper: whatever the program
+// starts, setsid + double-fork daemons included, re-parents to it, and it
+// kills all of it once the program has ended) and the program, which runs
+// under no_new_privs and the sandbox's strict seccomp filter. All of it
+// unprivileged (docs/docker.md, "Runs inside the runner container").
 Result<std::unique_ptr<sandbox::Process>> LaunchDirect(const sandbox::Spec& spec);
+
+// For a server process whose only children are LaunchDirect's keepers (the
+// runner server in process isolation): makes it a child subreaper too, and
+// from then on every run's end also SIGKILLs and reaps each child of this
+// process that is not a live keeper — what is left of a run whose keeper
+// was killed (by the run itself: same uid). Never in a process with other
+// children (a test binary).
+void AdoptOrphansOfRuns();
 
 }  // namespace pg::runner

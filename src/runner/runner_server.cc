@@ -442,6 +442,9 @@ int ServerMain(const Options& options) {
   // Runs share one shape (the workspace at /workspace): keep two sandboxes
   // built ahead so a run only hands over what to run (docs/sandbox.md).
   if (config.isolation == Isolation::kSandbox) sandbox::SetPrewarm(2);
+  // Process isolation: what a run leaves behind after its keeper was killed
+  // re-parents to this server and goes at the end of the run.
+  if (config.isolation == Isolation::kProcess) AdoptOrphansOfRuns();
   config.maxima = RunLimits{options.max_cpu_ms,       options.max_wall_ms,      options.max_memory_kb,
                             options.max_processes,    options.max_output_bytes, options.max_file_size_kb};
   auto clamp = [](int64_t& v, int64_t max) { v = std::min(v, max); };
