@@ -78,7 +78,7 @@ class DockerTest : public DockerFixture {
   void MakeRunDir(const std::string& id) {
     ::mkdir((dir_.path() + "/run").c_str(), 0755);
     ::mkdir((dir_.path() + "/run/" + id).c_str(), 0700);
-    ASSERT_EQ(::chown((dir_.path() + "/run/" + id).c_str(), 1000, 1000), 0);
+    ASSERT_EQ(::chown((dir_.path() + "/run/" + id).c_str(), docker::ContainerUid(id), docker::ContainerUid(id)), 0);
   }
   std::unique_ptr<Orchestrator> orch_;
 };
@@ -100,8 +100,9 @@ TEST_F(DockerTest, CreateVolumeSeedsTemplateOwnedByContainerUserAndIsIdempotent)
   std::string out = Probe(Spec(id), "workspace",
                           "stat -c '%u:%g %n' /workspace /workspace/main.py; cat /workspace/main.py;"
                           "ls -A /workspace | tr '\\n' ' '; echo; echo mine > /workspace/main.py && echo writable");
-  EXPECT_NE(out.find("1000:1000 /workspace\n"), std::string::npos) << out;
-  EXPECT_NE(out.find("1000:1000 /workspace/main.py"), std::string::npos) << out;
+  const std::string owner = std::to_string(docker::ContainerUid(id)) + ":" + std::to_string(docker::ContainerUid(id));
+  EXPECT_NE(out.find(owner + " /workspace\n"), std::string::npos) << out;
+  EXPECT_NE(out.find(owner + " /workspace/main.py"), std::string::npos) << out;
   EXPECT_NE(out.find("Hello, world!"), std::string::npos) << out;
   EXPECT_NE(out.find("\nREADME.md main.py \n"), std::string::npos) << "only the template (no marker, no lost+found): " << out;
   EXPECT_NE(out.find("writable"), std::string::npos) << out;
@@ -118,7 +119,7 @@ TEST_F(DockerTest, CreateVolumeSeedsTemplateOwnedByContainerUserAndIsIdempotent)
   ASSERT_TRUE(orch_->CreateVolume(Spec(id), nullptr).ok());
   EXPECT_EQ(::access(marker.c_str(), F_OK), 0);
   EXPECT_EQ(Probe(Spec(id), "workspace", "cat /workspace/main.py; stat -c '%u:%g' /workspace/README.md"),
-            "mine\n1000:1000\n");
+            "mine\n" + owner + "\n");
   // Interrupted before the named volume existed: created, same data.
   ASSERT_TRUE(api_.Json(verb::delete_, "/volumes/" + docker::VolumeName(id)).ok());
   ASSERT_TRUE(orch_->CreateVolume(Spec(id), nullptr).ok());
@@ -127,7 +128,7 @@ TEST_F(DockerTest, CreateVolumeSeedsTemplateOwnedByContainerUserAndIsIdempotent)
   std::string blank = NewId();
   ASSERT_TRUE(orch_->CreateVolume(Spec(blank, "blank"), nullptr).ok());
   out = Probe(Spec(blank), "runner", "stat -c '%u:%g' /workspace; ls -A /workspace | wc -l");
-  EXPECT_EQ(out, "1000:1000\n0\n");
+  EXPECT_EQ(out, std::to_string(docker::ContainerUid(blank)) + ":" + std::to_string(docker::ContainerUid(blank)) + "\n0\n");
 }
 
 TEST_F(DockerTest, ContainersAreConfinedAsSpecified) {
@@ -147,8 +148,8 @@ TEST_F(DockerTest, ContainersAreConfinedAsSpecified) {
   std::vector<std::string> lines;
   while (std::getline(in, line)) lines.push_back(line);
   ASSERT_GE(lines.size(), 12u) << out;
-  EXPECT_EQ(lines[0], "1000");
-  EXPECT_EQ(lines[1], "1000");
+  EXPECT_EQ(lines[0], std::to_string(docker::ContainerUid(id)));
+  EXPECT_EQ(lines[1], std::to_string(docker::ContainerUid(id)));
   EXPECT_EQ(lines[2], "CapEff:\t0000000000000000");
   EXPECT_EQ(lines[3], "CapBnd:\t0000000000000000");
   EXPECT_EQ(lines[4], "NoNewPrivs:\t1");
@@ -162,7 +163,7 @@ TEST_F(DockerTest, ContainersAreConfinedAsSpecified) {
   EXPECT_EQ(lines.back(), "no-userns");
   struct stat st {};
   ASSERT_EQ(::stat((dir_.path() + "/run/" + id + "/s").c_str(), &st), 0);
-  EXPECT_EQ(st.st_uid, 1000u);
+  EXPECT_EQ(st.st_uid, static_cast<uid_t>(docker::ContainerUid(id)));
 }
 
 // An image whose "playground" crashes at once: built from playground-base
@@ -239,7 +240,8 @@ TEST_F(DockerTest, StartInspectsAsLockedDown) {
   EXPECT_EQ(json::serialize(h.at("SecurityOpt")), "[\"no-new-privileges:true\"]");
   EXPECT_EQ(h.at("NetworkMode").as_string(), "none");
   EXPECT_EQ(h.at("RestartPolicy").at("Name").as_string(), "on-failure");
-  EXPECT_EQ(info.at("Config").at("User").as_string(), "1000:1000");
+  const std::string uid = std::to_string(docker::ContainerUid(id));
+  EXPECT_EQ(info.at("Config").at("User").as_string(), uid + ":" + uid);
   EXPECT_EQ(info.at("Config").at("Labels").at("io.playground.role").as_string(), "runner");
 }
 

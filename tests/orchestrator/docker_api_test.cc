@@ -116,7 +116,9 @@ TEST(DockerSpec, ContainerConfigIsLockedDown) {
   for (std::string role : {"workspace", "runner"}) {
     json::object c = ContainerConfig(config, spec, role);
     EXPECT_EQ(c.at("Image").as_string(), role == "runner" ? config.runner_image : config.workspace_image);
-    EXPECT_EQ(c.at("User").as_string(), "1000:1000");
+    const std::string uid = std::to_string(ContainerUid(spec.id));
+    EXPECT_EQ(c.at("User").as_string(), uid + ":" + uid);
+    EXPECT_GE(ContainerUid(spec.id), 200000);
     EXPECT_EQ(c.at("Labels").at("io.playground.id").as_string(), spec.id);
     EXPECT_EQ(c.at("Labels").at("io.playground.role").as_string(), role);
     EXPECT_EQ(c.at("Labels").at("io.playground.managed").as_string(), "true");

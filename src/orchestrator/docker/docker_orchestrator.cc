@@ -121,6 +121,7 @@ class DockerOrchestrator final : public Orchestrator {
       return volume.error();
     }
     PG_RETURN_IF_ERROR(MountQuota(spec, record));  // again, after a host restart
+    PG_RETURN_IF_ERROR(ChownVolumeOfEarlierVersion(spec.id));
     PG_RETURN_IF_ERROR(PrepareRunDir(spec.id));
     for (auto role : kRoles) {
       auto started = StartContainer(spec, role, record);
@@ -240,7 +241,7 @@ class DockerOrchestrator final : public Orchestrator {
                   (BoolAt(*info, {"State", "OOMKilled"}) ? ", out of memory" : "") + "); ";
       }
     }
-    h.detail = detail + "docker: runs share the runner container's uid, cgroup and limits (no nested namespaces)";
+    h.detail = detail + "docker: runs share the runner container's uid (the playground's own), cgroup and limits (no nested namespaces)";
     return h;
   }
 
@@ -282,7 +283,8 @@ class DockerOrchestrator final : public Orchestrator {
     if (::mkdirat(root.get(), "workspace", 0755) != 0 && errno != EEXIST) return Error::FromErrno("mkdir " + dir + "/workspace", errno);
     UniqueFd ws(::openat(root.get(), "workspace", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!ws.valid()) return Error::FromErrno("open " + dir + "/workspace", errno);
-    if (::fchown(ws.get(), docker::kUid, docker::kGid) != 0) {
+    const int uid = docker::ContainerUid(spec.id);
+    if (::fchown(ws.get(), uid, uid) != 0) {
       return Error::FromErrno("chown " + dir + "/workspace to the container user (run the hub as root)", errno);
     }
     if (::faccessat(root.get(), "seeded", F_OK, AT_SYMLINK_NOFOLLOW) == 0) return Ok();
@@ -294,7 +296,7 @@ class DockerOrchestrator final : public Orchestrator {
       // The file and the directories leading to it belong to the container user.
       for (size_t end = path.find('/'); ; end = path.find('/', end + 1)) {
         std::string part = path.substr(0, end);
-        if (::fchownat(ws.get(), part.c_str(), docker::kUid, docker::kGid, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (::fchownat(ws.get(), part.c_str(), uid, uid, AT_SYMLINK_NOFOLLOW) != 0) {
           return Error::FromErrno("chown " + part, errno);
         }
         if (end == std::string::npos) break;
@@ -302,6 +304,50 @@ class DockerOrchestrator final : public Orchestrator {
     }
     if (::syncfs(ws.get()) != 0) return Error::FromErrno("syncfs " + dir, errno);
     return WriteFileBeneath(root.get(), "seeded", "", /*durable=*/true);
+  }
+
+  // A volume made by an earlier version belongs to uid 1000 (then shared by
+  // all docker playgrounds): its files go to the playground's own uid, before
+  // any container of it runs. Symlinks are changed, never followed.
+  Result<void> ChownVolumeOfEarlierVersion(const std::string& id) {
+    const std::string data = docker::VolumeDataDir(config_, id);
+    UniqueFd ws(::open(data.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!ws.valid()) return Ok();  // a volume of an earlier layout: left as it is
+    struct stat st {};
+    const int uid = docker::ContainerUid(id);
+    if (::fstat(ws.get(), &st) != 0 || st.st_uid == static_cast<uid_t>(uid)) return Ok();
+    spdlog::info("docker: playground {}: volume files from uid {} to uid {}", id, st.st_uid, uid);
+    return ChownTree(ws.get(), uid, 0);
+  }
+
+  static Result<void> ChownTree(int dirfd, int uid, int depth) {
+    if (depth > 256) return Error::Internal("chown: directories nested too deeply");
+    if (::fchown(dirfd, uid, uid) != 0) return Error::FromErrno("chown", errno);
+    int dup = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0) return Error::FromErrno("dup", errno);
+    DIR* d = ::fdopendir(dup);
+    if (!d) {
+      ::close(dup);
+      return Error::FromErrno("fdopendir", errno);
+    }
+    std::vector<std::string> subdirs;
+    while (auto* e = ::readdir(d)) {
+      std::string name = e->d_name;
+      if (name == "." || name == "..") continue;
+      if (::fchownat(dirfd, name.c_str(), uid, uid, AT_SYMLINK_NOFOLLOW) != 0 && errno != ENOENT) {
+        int err = errno;
+        ::closedir(d);
+        return Error::FromErrno("chown " + name, err);
+      }
+      if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN) subdirs.push_back(name);
+    }
+    ::closedir(d);
+    for (const auto& name : subdirs) {
+      UniqueFd sub(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+      if (!sub.valid()) continue;  // not a directory (or gone)
+      PG_RETURN_IF_ERROR(ChownTree(sub.get(), uid, depth + 1));
+    }
+    return Ok();
   }
 
   Result<void> PrepareRunDir(const std::string& id) {
@@ -313,10 +359,11 @@ class DockerOrchestrator final : public Orchestrator {
     struct stat st {};
     if (::lstat(dir.c_str(), &st) != 0) return Error::FromErrno("stat " + dir, errno);
     if (!S_ISDIR(st.st_mode)) return Error::Internal(dir + " is not a directory");
-    // The servers (uid 1000 in the containers) create their sockets here; the
-    // hub connects as root. Nobody else on the host may enter.
-    if ((st.st_uid != static_cast<uid_t>(docker::kUid) || st.st_gid != static_cast<gid_t>(docker::kGid)) &&
-        ::chown(dir.c_str(), docker::kUid, docker::kGid) != 0) {
+    // The servers (the playground's own uid in the containers) create their
+    // sockets here; the hub connects as root. Nobody else on the host may enter.
+    const int uid = docker::ContainerUid(id);
+    if ((st.st_uid != static_cast<uid_t>(uid) || st.st_gid != static_cast<gid_t>(uid)) &&
+        ::chown(dir.c_str(), uid, uid) != 0) {
       return Error::FromErrno("chown " + dir + " to the container user (run the hub as root)", errno);
     }
     if (::chmod(dir.c_str(), 0700) != 0) return Error::FromErrno("chmod " + dir, errno);

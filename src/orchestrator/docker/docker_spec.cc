@@ -12,6 +12,12 @@ std::string ContainerName(const std::string& id, std::string_view role) {
   return "playground-" + id + "-" + std::string(role);
 }
 
+int ContainerUid(const std::string& id) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : id) h = (h ^ c) * 16777619u;
+  return static_cast<int>(200000 + (h % 800000));
+}
+
 std::string HubLabel(const DockerConfig& config) { return Sha256Hex(config.data_dir).substr(0, 16); }
 
 json::object Labels(const DockerConfig& config, const std::string& id, std::string_view role) {
@@ -88,7 +94,8 @@ json::object ContainerConfig(const DockerConfig& config, const PlaygroundSpec& s
   if (runner) cmd.insert(cmd.end(), {"--isolation", "auto"});
   cmd.insert(cmd.end(), {"--listen", sock});
   c["Cmd"] = std::move(cmd);
-  c["User"] = std::to_string(kUid) + ":" + std::to_string(kGid);
+  const std::string uid = std::to_string(ContainerUid(spec.id));
+  c["User"] = uid + ":" + uid;
   c["WorkingDir"] = "/workspace";
   c["Hostname"] = "playground";
   c["Env"] = json::array{"HOME=/tmp", "LANG=C.UTF-8", "PLAYGROUND_CONTAINER=docker", "PLAYGROUND_ID=" + spec.id};

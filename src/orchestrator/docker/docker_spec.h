@@ -19,9 +19,13 @@ inline constexpr std::string_view kLabelManaged = "io.playground.managed";  // "
 // may share one engine, and each reconciles only its own resources.
 inline constexpr std::string_view kLabelHub = "io.playground.hub";
 
-// The unprivileged user both containers run as (pg in the images).
-inline constexpr int kUid = 1000;
-inline constexpr int kGid = 1000;
+// The unprivileged uid (and gid) both containers of playground `id` run as
+// and that owns its volume's files: one of its own per playground, derived
+// from the id (200000 + hash % 800000, as the local orchestrator), so that
+// RLIMIT_NPROC, which counts per uid host-wide, is per playground and one
+// playground's processes cannot signal another's. No entry in the images'
+// /etc/passwd is needed (HOME is /tmp).
+int ContainerUid(const std::string& id);
 // Restart policy of crashed containers: on-failure, at most this many times.
 inline constexpr int kMaxRestarts = 5;
 
@@ -49,7 +53,7 @@ json::object VolumeConfig(const DockerConfig& config, const std::string& id);
 
 // The create body of container `role` ("workspace" or "runner"): image,
 // command, labels, limits from spec.limits, read-only root, cap-drop ALL,
-// no-new-privileges, default seccomp, NetworkMode none, user 1000:1000,
+// no-new-privileges, default seccomp, NetworkMode none, user ContainerUid(id),
 // volume at /workspace, RunDir at /run/playground, restart on-failure.
 json::object ContainerConfig(const DockerConfig& config, const PlaygroundSpec& spec, std::string_view role);
 
