@@ -63,9 +63,9 @@ int Lookup() {
     for (auto& o : order) o = static_cast<int>(rng() % ids.size());
     size_t found = 0;
     auto t0 = Clock::now();
-    for (int i = 0; i < kOps; ++i) found += table.Find(ids[order[i]]).has_value();
+    for (int i = 0; i < kOps; ++i) found += table.Find(ids[order[i]]) != nullptr;
     auto t1 = Clock::now();
-    for (int i = 0; i < kOps; ++i) found += table.Find(misses[i % misses.size()]).has_value();
+    for (int i = 0; i < kOps; ++i) found += table.Find(misses[i % misses.size()]) != nullptr;
     auto t2 = Clock::now();
     double hit = std::chrono::duration<double, std::nano>(t1 - t0).count() / kOps;
     double miss = std::chrono::duration<double, std::nano>(t2 - t1).count() / kOps;

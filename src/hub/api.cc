@@ -650,12 +650,12 @@ http::Response Api::Users(Ctx& ctx, const std::string& rest) {
 }
 
 asio::awaitable<Result<orchestrator::Backends>> Api::EnsureRunning(std::string id) {
-  if (auto b = routes_->Find(id)) co_return *b;
+  if (auto r = routes_->Find(id)) co_return r->backends;
   Lifecycle* life = life_;
   auto start_job = [life, id] { return life->Start(id); };
   auto p = co_await OffLoop(pool_, start_job);
   if (!p.ok()) co_return p.error();
-  if (auto b = routes_->Find(id)) co_return *b;
+  if (auto r = routes_->Find(id)) co_return r->backends;
   co_return Error::Make("unavailable", "playground is " + p->status, 503);
 }
 
@@ -679,7 +679,7 @@ asio::awaitable<std::optional<http::Response>> Api::PlaygroundProxy(Ctx& ctx, st
   // A routed playground exists; once its route knows the owner, the role
   // needs no registry read (see routes.h).
   Role role = Role::kNone;
-  if (auto route = routes_->Lookup(id); route && route->owner) {
+  if (auto route = routes_->Find(id); route && route->owner) {
     role = caller.RoleOn(id, *route->owner);
     if (role == Role::kNone) co_return Err(req, NotFoundPg());
   } else {

@@ -6,7 +6,8 @@ namespace pg::hub {
 
 void RouteTable::Set(const std::string& id, const orchestrator::Backends& b) {
   std::unique_lock lock(mu_);
-  routes_[id] = Route{b, std::nullopt};
+  auto route = std::make_shared<const Route>(Route{b, std::nullopt});
+  routes_[id] = std::move(route);
 }
 
 void RouteTable::Remove(const std::string& id) {
@@ -14,24 +15,20 @@ void RouteTable::Remove(const std::string& id) {
   routes_.erase(id);
 }
 
-std::optional<orchestrator::Backends> RouteTable::Find(const std::string& id) const {
+std::shared_ptr<const Route> RouteTable::Find(const std::string& id) const {
   std::shared_lock lock(mu_);
   auto it = routes_.find(id);
-  if (it == routes_.end()) return std::nullopt;
-  return it->second.backends;
-}
-
-std::optional<Route> RouteTable::Lookup(const std::string& id) const {
-  std::shared_lock lock(mu_);
-  auto it = routes_.find(id);
-  if (it == routes_.end()) return std::nullopt;
+  if (it == routes_.end()) return nullptr;
   return it->second;
 }
 
 void RouteTable::SetOwner(const std::string& id, const std::string& owner) {
   std::unique_lock lock(mu_);
   auto it = routes_.find(id);
-  if (it != routes_.end()) it->second.owner = owner;
+  if (it == routes_.end()) return;
+  auto route = std::make_shared<Route>(*it->second);
+  route->owner = owner;
+  it->second = std::move(route);
 }
 
 size_t RouteTable::size() const {

@@ -9,6 +9,7 @@
 // it without a registry read on every proxied request.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -28,15 +29,17 @@ class RouteTable {
   // Adds or replaces the route of `id` (forgetting its owner).
   void Set(const std::string& id, const orchestrator::Backends& b);
   void Remove(const std::string& id);
-  std::optional<orchestrator::Backends> Find(const std::string& id) const;
-  std::optional<Route> Lookup(const std::string& id) const;
+  // The route of `id`, or null. Routes are immutable once published (Set
+  // and SetOwner replace them), so a lookup copies one pointer, not the
+  // backends' strings.
+  std::shared_ptr<const Route> Find(const std::string& id) const;
   // Records the owner on the route of `id`; nothing when there is none.
   void SetOwner(const std::string& id, const std::string& owner);
   size_t size() const;
 
  private:
   mutable std::shared_mutex mu_;
-  std::unordered_map<std::string, Route> routes_;
+  std::unordered_map<std::string, std::shared_ptr<const Route>> routes_;
 };
 
 }  // namespace pg::hub
