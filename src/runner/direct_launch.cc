@@ -338,6 +338,10 @@ Result<std::unique_ptr<sandbox::Process>> LaunchDirect(const sandbox::Spec& spec
   if (pipe2(err_pipe, O_CLOEXEC) < 0) return Error::FromErrno("pipe2", errno);
   int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   const bool drop = geteuid() == 0 && spec.host_uid != 0;
+  struct rlimit nofile {};
+  const int max_fd = getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < (1u << 20)
+                         ? static_cast<int>(nofile.rlim_cur)
+                         : (1 << 20);
   const auto& lim = spec.limits;
 
   // The keeper: a child of this server in its own session, a child
@@ -375,8 +379,12 @@ Result<std::unique_ptr<sandbox::Process>> LaunchDirect(const sandbox::Spec& spec
       _exit(127);
     }
     if (main > 0) {
-      close(err_pipe[1]);
-      close(devnull);
+      // The keeper never execs: it must not keep the server's descriptors
+      // (a stdin pipe's write end would never see EOF, sockets would stay
+      // open), nor the run's.
+      if (syscall(SYS_close_range, 3u, ~0u, 0u) != 0) {
+        for (int fd = 3; fd < max_fd; ++fd) close(fd);
+      }
       KeeperLoop(main);
     }
     // The program.
