@@ -264,9 +264,14 @@ TEST_F(DockerTest, CrashedContainerIsRestartedAndCounted) {
     ASSERT_TRUE(info.ok());
     int init = static_cast<int>(info->at("State").at("Pid").as_int64());
     ASSERT_GT(init, 0);
-    std::ifstream children("/proc/" + std::to_string(init) + "/task/" + std::to_string(init) + "/children");
+    // docker-init may not have started the server yet (just restarted).
     int child = 0;
-    children >> child;
+    for (int i = 0; i < 100 && child <= 0; ++i) {
+      std::istringstream children(
+          testing::ReadProcFile("/proc/" + std::to_string(init) + "/task/" + std::to_string(init) + "/children"));
+      children >> child;
+      if (child <= 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
     ASSERT_GT(child, 0) << "docker-init has no child";
     ASSERT_EQ(::kill(child, SIGKILL), 0);
     Health h;

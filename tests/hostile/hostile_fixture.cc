@@ -71,9 +71,7 @@ pid_t FindHubPid(const std::string& data_dir) {
   while (struct dirent* e = readdir(d)) {
     pid_t pid = atoi(e->d_name);
     if (pid <= 0) continue;
-    std::ifstream st(std::string("/proc/") + e->d_name + "/stat");
-    std::string line;
-    std::getline(st, line);
+    std::string line = ReadProcFile(std::string("/proc/") + e->d_name + "/stat");
     auto close = line.rfind(')');
     if (close == std::string::npos) continue;
     std::istringstream in(line.substr(close + 2));
@@ -81,8 +79,7 @@ pid_t FindHubPid(const std::string& data_dir) {
     pid_t ppid = 0;
     in >> state >> ppid;
     if (ppid != self) continue;
-    std::ifstream cf(std::string("/proc/") + e->d_name + "/cmdline", std::ios::binary);
-    std::string cmd((std::istreambuf_iterator<char>(cf)), std::istreambuf_iterator<char>());
+    std::string cmd = ReadProcFile(std::string("/proc/") + e->d_name + "/cmdline");
     if (cmd.find(std::string("serve") + '\0') != std::string::npos && cmd.find(data_dir) != std::string::npos) {
       found = pid;
       break;

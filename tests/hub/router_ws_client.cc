@@ -1,5 +1,7 @@
 #include "router_ws_client.h"
 
+#include "testing/testing.h"
+
 #include <dirent.h>
 
 #include <boost/beast/http.hpp>
@@ -83,10 +85,7 @@ int HubPid(const std::string& data_dir) {
   while (dirent* e = readdir(d)) {
     int pid = atoi(e->d_name);
     if (pid <= 0) continue;
-    std::ifstream f("/proc/" + std::string(e->d_name) + "/cmdline");
-    std::stringstream ss;
-    ss << f.rdbuf();
-    std::string cmd = ss.str();
+    std::string cmd = testing::ReadProcFile("/proc/" + std::string(e->d_name) + "/cmdline");
     std::vector<std::string> args;
     size_t start = 0;
     for (size_t i = 0; i < cmd.size(); ++i) {
@@ -110,7 +109,7 @@ int HubPid(const std::string& data_dir) {
 }
 
 long RssKiB(int pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  std::istringstream f(testing::ReadProcFile("/proc/" + std::to_string(pid) + "/status"));
   std::string line;
   while (std::getline(f, line)) {
     if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);

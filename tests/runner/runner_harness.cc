@@ -187,8 +187,7 @@ std::vector<int> ProcessesWith(const std::string& marker) {
   if (!d) return out;
   while (auto* e = readdir(d)) {
     if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
-    std::ifstream in(std::string("/proc/") + e->d_name + "/cmdline");
-    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string cmd = testing::ReadProcFile(std::string("/proc/") + e->d_name + "/cmdline");
     if (cmd.find(marker) == std::string::npos) continue;
     // Zombies have an empty cmdline; a live match is a leak.
     out.push_back(std::atoi(e->d_name));

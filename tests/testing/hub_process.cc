@@ -154,8 +154,7 @@ std::vector<pid_t> ProcessesOfPlayground(const std::string& id) {
   while (struct dirent* e = readdir(d)) {
     pid_t pid = atoi(e->d_name);
     if (pid <= 0) continue;
-    std::ifstream f(std::string("/proc/") + e->d_name + "/environ", std::ios::binary);
-    std::string env((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    std::string env = ReadProcFile(std::string("/proc/") + e->d_name + "/environ");
     size_t pos = 0;
     while ((pos = env.find(needle, pos)) != std::string::npos) {
       if ((pos == 0 || env[pos - 1] == '\0') &&

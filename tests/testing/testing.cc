@@ -1,3 +1,5 @@
+#include <fcntl.h>
+#include <unistd.h>
 #include "testing/testing.h"
 
 #include <sys/mount.h>
@@ -39,5 +41,19 @@ static std::string Env(const char* name, const char* fallback) {
 std::string PlaygroundBinary() { return Env("PG_BINARY", "build/playground"); }
 std::string SourceDir() { return Env("PG_SOURCE_DIR", "."); }
 std::string SharedDir() { return Env("PG_SHARED_DIR", "../shared"); }
+
+std::string ReadProcFile(const std::string& path) {
+  std::string out;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
 
 }  // namespace pg::testing

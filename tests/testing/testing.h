@@ -20,6 +20,11 @@ class TempDir {
 };
 
 // $PG_BINARY: the playground binary under test.
+// The whole of a /proc (or other) file, "" when it cannot be read. Unlike
+// std::ifstream it never throws when the process goes away mid-read
+// (libstdc++'s filebuf throws on ESRCH).
+std::string ReadProcFile(const std::string& path);
+
 std::string PlaygroundBinary();
 // $PG_SOURCE_DIR and $PG_SHARED_DIR.
 std::string SourceDir();
