@@ -238,26 +238,7 @@ RunResult HostileTest::C(const std::string& code, const std::string& limits, con
 
 HubResponse HostileTest::CallWithin(const std::string& method, const std::string& path, const std::string& body,
                                     int timeout_s) {
-  http::ClientRequest req;
-  req.method = boost::beast::http::string_to_verb(method);
-  req.url = hub().url() + path;
-  req.body = body;
-  req.timeout = std::chrono::seconds(timeout_s);
-  req.headers.emplace_back("Authorization", "Bearer " + hub().admin_token());
-  if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
-  HubResponse out;
-  auto res = http::Fetch(req);
-  if (!res.ok()) {
-    out.status = -1;
-    out.body = res.error().message;
-    return out;
-  }
-  out.status = res->status;
-  out.body = res->body;
-  boost::system::error_code ec;
-  auto v = json::parse(out.body, ec);
-  if (!ec) out.json = std::move(v);
-  return out;
+  return hub().Call(method, path, body, "", {}, std::chrono::seconds(timeout_s));
 }
 
 std::string HostileTest::FileOf(const std::string& id, const std::string& path, int* status) {

@@ -121,12 +121,13 @@ void HubProcess::Kill() {
 }
 
 HubResponse HubProcess::Call(const std::string& method, const std::string& path, const std::string& body,
-                             const std::string& token, std::vector<std::pair<std::string, std::string>> headers) const {
+                             const std::string& token, std::vector<std::pair<std::string, std::string>> headers,
+                             std::chrono::seconds timeout) const {
   http::ClientRequest req;
   req.method = boost::beast::http::string_to_verb(method);
   req.url = url_ + path;
   req.body = body;
-  req.timeout = std::chrono::seconds(120);
+  req.timeout = timeout;
   if (token != "-") req.headers.emplace_back("Authorization", "Bearer " + (token.empty() ? admin_token_ : token));
   if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
   for (auto& h : headers) req.headers.push_back(std::move(h));

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -44,7 +45,8 @@ class HubProcess {
   // One HTTP call; `token` "" means the admin token, "-" means none.
   HubResponse Call(const std::string& method, const std::string& path, const std::string& body = "",
                    const std::string& token = "",
-                   std::vector<std::pair<std::string, std::string>> headers = {}) const;
+                   std::vector<std::pair<std::string, std::string>> headers = {},
+                   std::chrono::seconds timeout = std::chrono::seconds(120)) const;
 
  private:
   std::string data_dir_;

@@ -310,12 +310,7 @@ class LocalOrchestrator final : public Orchestrator {
     if (unclaimed_slot) DestroySlot(id);
     {
       std::lock_guard lock(mu_);
-      auto it = instances_.find(id);
-      if (it != instances_.end()) {
-        it->second->want_running = false;
-        KillLocked(*it->second);
-        instances_.erase(it);
-      }
+      ForgetLocked(id);
     }
     auto cg = sandbox::DestroyCgroup(cgroup_parent_ + "/" + id);
     if (!cg.ok()) return cg;
@@ -523,12 +518,7 @@ class LocalOrchestrator final : public Orchestrator {
   void DestroySlot(const std::string& id) {
     {
       std::lock_guard lock(mu_);
-      auto it = instances_.find(id);
-      if (it != instances_.end()) {
-        it->second->want_running = false;
-        KillLocked(*it->second);
-        instances_.erase(it);
-      }
+      ForgetLocked(id);
       pool_set_.erase(id);
       reserved_.erase(id);
       starting_.erase(id);
@@ -652,6 +642,15 @@ class LocalOrchestrator final : public Orchestrator {
     c.proc = std::move(proc).value();
     std::ofstream(inst.run_dir + "/" + c.role + ".pid") << c.proc->pid() << "\n";
     return Ok();
+  }
+
+  // Kills the trees of `id` (if any) and forgets them. Precondition: mu_ held.
+  void ForgetLocked(const std::string& id) {
+    auto it = instances_.find(id);
+    if (it == instances_.end()) return;
+    it->second->want_running = false;
+    KillLocked(*it->second);
+    instances_.erase(it);
   }
 
   // Precondition: mu_ held.
