@@ -439,9 +439,13 @@ int ServerMain(const Options& options) {
     spdlog::error("--isolation must be sandbox, process or auto");
     return 1;
   }
-  // Runs share one shape (the workspace at /workspace): keep two sandboxes
-  // built ahead so a run only hands over what to run (docs/sandbox.md).
-  if (config.isolation == Isolation::kSandbox) sandbox::SetPrewarm(2);
+  // Runs share one shape (the workspace at /workspace): sandboxes built ahead
+  // let a run only hand over what to run (docs/sandbox.md). Off by default
+  // until an unexplained crash in that path (seen once in CI, in
+  // sandbox_launch_test) is found; PG_SANDBOX_PREWARM=N turns it on.
+  if (config.isolation == Isolation::kSandbox) {
+    if (const char* n = std::getenv("PG_SANDBOX_PREWARM"); n && std::atoi(n) > 0) sandbox::SetPrewarm(std::atoi(n));
+  }
   // Process isolation: what a run leaves behind after its keeper was killed
   // re-parents to this server and goes at the end of the run.
   if (config.isolation == Isolation::kProcess) AdoptOrphansOfRuns();
